@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+// Benchmarks are plain scripts run through vitest so they can import the TypeScript sources and the
+// test fakes; they print figures and never fail on timing.
+export default defineConfig({
+  test: {
+    include: ['bench/**/*.bench.ts'],
+    testTimeout: 300_000,
+    fileParallelism: false,
+  },
+});
