@@ -1,0 +1,235 @@
+/**
+ * Builds the running agent from a validated configuration: adapters are created here and only
+ * here, then handed to the services. `main.ts` adds process concerns (signals, exit codes).
+ */
+import type { Dispatcher } from 'undici';
+import { type Clock, type Random, systemClock, systemRandom } from './clock.js';
+import type { Config } from './config/schema.js';
+import { CloudflareClient } from './dns/cloudflare/client.js';
+import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
+import { DohClient } from './dns/doh.js';
+import { errorMessage } from './errors.js';
+import { EventBus } from './events.js';
+import { detectPublicIp, buildSources } from './ip/detector.js';
+import type { IpFamily, IpSource } from './ip/ip-source.js';
+import { watchLocalAddresses } from './ip/local-source.js';
+import type { Logger } from './log.js';
+import { Heartbeat } from './notify/heartbeat.js';
+import { Webhook } from './notify/webhook.js';
+import { type CycleResult, Reconciler } from './reconciler/reconciler.js';
+import { Scheduler } from './scheduler.js';
+import { StateHolder } from './state/holder.js';
+import { freshState, type PersistedState, persistedStateSchema } from './state/schema.js';
+import { JsonFileStore, type StateStore } from './state/store.js';
+
+export interface AgentOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** Used for every outbound HTTP request (tests pass loopback-only agents). */
+  dispatcher?: Dispatcher;
+  /** Overrides the state file store (tests); by default a JsonFileStore in state_dir. */
+  store?: StateStore<PersistedState> | null;
+  /** Overrides adapters (tests, `check`). */
+  provider?: DnsProvider | null;
+  doh?: DohResolver;
+  sources?: { 4: IpSource[]; 6: IpSource[] };
+}
+
+export class Agent {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly events: EventBus;
+  readonly reconciler: Reconciler;
+  readonly scheduler: Scheduler;
+  readonly provider: DnsProvider | null;
+  #state: StateHolder | null = null;
+  readonly #store: StateStore<PersistedState> | null;
+  readonly #heartbeat: Heartbeat | null;
+  readonly #webhook: Webhook | null;
+  readonly #cycleAbort = new AbortController();
+  readonly #stopWatch = new AbortController();
+  #lastCycle: CycleResult | null = null;
+  #started = false;
+  #stopped: Promise<void> | null = null;
+
+  private constructor(options: AgentOptions, state: StateHolder, store: StateStore<PersistedState> | null) {
+    const { config, logger } = options;
+    this.config = config;
+    this.logger = logger;
+    this.clock = options.clock ?? systemClock;
+    const random = options.random ?? systemRandom;
+    this.#state = state;
+    this.#store = store;
+    this.events = new EventBus({ logger: logger.child({ module: 'events' }), now: () => this.clock.now() });
+    const dispatcher = options.dispatcher;
+    const http = { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) };
+
+    this.provider =
+      options.provider !== undefined
+        ? options.provider
+        : config.cloudflare_api_token
+          ? new CloudflareClient({
+              apiUrl: config.cloudflare_api_url,
+              token: config.cloudflare_api_token,
+              clock: this.clock,
+              logger: logger.child({ module: 'cloudflare' }),
+              ...http,
+            })
+          : null;
+    const doh = options.doh ?? new DohClient({ url: config.doh_url, ...http });
+    const sources = options.sources ?? {
+      4: buildSources(config.ip_sources, { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) }),
+      6: buildSources(config.ip_sources_v6, { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) }),
+    };
+    const ipLogger = logger.child({ module: 'ip' });
+    const detect = (family: IpFamily, signal?: AbortSignal) =>
+      detectPublicIp({
+        family,
+        sources: sources[family],
+        quorum: family === 4 ? config.ip_quorum : config.ip_quorum_v6,
+        ...(signal ? { signal } : {}),
+        logger: ipLogger,
+      });
+
+    this.reconciler = new Reconciler({
+      config,
+      provider: this.provider,
+      doh,
+      detect,
+      state,
+      events: this.events,
+      clock: this.clock,
+      random,
+      logger: logger.child({ module: 'dns' }),
+    });
+
+    this.#heartbeat = config.heartbeat_url
+      ? new Heartbeat({ url: config.heartbeat_url, logger: logger.child({ module: 'heartbeat' }), ...http })
+      : null;
+    this.#webhook = config.webhook_url
+      ? new Webhook({ url: config.webhook_url, logger: logger.child({ module: 'webhook' }), ...http })
+      : null;
+    if (this.#webhook) {
+      const webhook = this.#webhook;
+      this.events.on('webhook', (event) => webhook.send(event));
+    }
+
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      random,
+      intervalMs: config.interval_seconds * 1000,
+      jitterMs: config.jitter_seconds * 1000,
+      logger: logger.child({ module: 'scheduler' }),
+      run: async (reasons, records) => {
+        const result = await this.reconciler.runCycle({
+          reason: reasons.join(', '),
+          ...(records ? { records } : {}),
+          signal: this.#cycleAbort.signal,
+        });
+        this.#lastCycle = result;
+        if (this.#heartbeat && !this.#cycleAbort.signal.aborted) {
+          await this.#heartbeat.ping(result.ok ? 'success' : 'fail', {
+            message: result.ok ? 'OK' : result.summary.slice(0, 5).join('; '),
+          });
+        }
+        return { retryAt: result.retryAt };
+      },
+    });
+
+    if ([...config.ip_sources, ...config.ip_sources_v6].some((s) => s === 'local' || s.startsWith('local:'))) {
+      watchLocalAddresses({
+        clock: this.clock,
+        intervalMs: 10_000,
+        signal: this.#stopWatch.signal,
+        onChange: () => {
+          logger.info('A local address changed; running a DNS cycle now.');
+          void this.scheduler.trigger('local address change');
+        },
+      });
+    }
+  }
+
+  /** Loads state (recovering from a corrupt file) and builds the agent. */
+  static async create(options: AgentOptions): Promise<Agent> {
+    const { config, logger } = options;
+    const store =
+      options.store !== undefined
+        ? options.store
+        : new JsonFileStore<PersistedState>({
+            dir: config.state_dir,
+            schema: persistedStateSchema as never,
+            fresh: freshState,
+            logger: logger.child({ module: 'state' }),
+          });
+    const loaded = store ? await store.load() : { state: freshState(), outcome: 'new' as const };
+    const state = new StateHolder(loaded.state, store, logger.child({ module: 'state' }));
+    return new Agent(options, state, store);
+  }
+
+  get state(): StateHolder {
+    return this.#state!;
+  }
+
+  get lastCycle(): CycleResult | null {
+    return this.#lastCycle;
+  }
+
+  /** Starts the DNS loop (first cycle at once). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const { config, logger } = this;
+    logger.info(
+      {
+        mode: config.mode,
+        records: config.records.map((r) => r.name),
+        ip_version: config.ip_version,
+        interval_seconds: config.interval_seconds,
+      },
+      config.mode === 'dry-run'
+        ? `Started in dry-run: DNS changes are reported, never written${config.cloudflare_api_token ? '' : ' (no cloudflare_api_token set)'}.`
+        : `Started: keeping ${config.records.length} record(s) in sync every ${config.interval_seconds} s.`,
+    );
+    if (config.records.length === 0) {
+      logger.warn('No records are configured: set records (e.g. RECORDS=home.example.com) to manage DNS.');
+    }
+    void this.#heartbeat?.ping('start');
+    this.scheduler.start();
+  }
+
+  /** Runs a DNS cycle now (a command, the WAN coming back); resolves when it has finished. */
+  sync(reason: string, records?: readonly string[]): Promise<void> {
+    return this.scheduler.trigger(reason, records);
+  }
+
+  /**
+   * Stops everything: timers, in-flight requests (abandoned after `graceMs`), optional record
+   * deletion, a last state save and the heartbeat's exit ping. Never throws.
+   */
+  stop(options: { graceMs?: number; exitCode?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(options.graceMs ?? 2000, options.exitCode ?? 0);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number, exitCode: number): Promise<void> {
+    this.#stopWatch.abort();
+    const stopping = this.scheduler.stop();
+    // Give an in-flight cycle a moment to finish its writes, then abandon its requests.
+    const timer = setTimeout(() => this.#cycleAbort.abort(), graceMs);
+    await stopping;
+    clearTimeout(timer);
+    this.#cycleAbort.abort();
+    try {
+      if (this.config.delete_on_stop) await this.reconciler.deleteManaged(AbortSignal.timeout(graceMs));
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, `delete_on_stop did not finish: ${errorMessage(err)}`);
+    }
+    await this.#state?.persist();
+    await this.#webhook?.flush();
+    await this.#heartbeat?.ping('exit', { exitCode });
+    void this.#store;
+  }
+}

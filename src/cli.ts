@@ -1,0 +1,99 @@
+/**
+ * The command line: `ddns-watchdog [run|check|demo] [--config FILE]`, `--help`, `--version`.
+ * Exit codes: 0 clean stop (check: in sync), 1 configuration error, 2 runtime failure,
+ * 3 (check only) changes pending.
+ */
+import { parseArgs } from 'node:util';
+import { runCheck } from './check.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { ConfigError, errorMessage } from './errors.js';
+import { createLogger } from './log.js';
+import { runAgent } from './main.js';
+import { VERSION } from './version.js';
+
+export const EXIT = { ok: 0, config: 1, runtime: 2, pending: 3 } as const;
+
+const HELP = `ddns-watchdog ${VERSION}
+Keeps Cloudflare DNS pointed at this network's public IP, watches the router and the WAN, and
+publishes everything on MQTT for Home Assistant and Node-RED.
+
+Usage: ddns-watchdog [command] [--config FILE]
+
+Commands:
+  run     run the agent until stopped (default)
+  check   validate the configuration, verify the token on each zone, detect the public IP and
+          print what would change per record; exit 0 in sync, 3 changes pending,
+          1 configuration error, 2 runtime failure
+  demo    run against a simulated world on loopback (no account, no network)
+
+Options:
+  -c, --config FILE   options file (YAML or JSON); also CONFIG_FILE
+  -h, --help          show this help
+  -v, --version       print the version
+
+Every option can also be set in the environment in UPPER_SNAKE_CASE (RECORDS=home.example.com,
+CLOUDFLARE_API_TOKEN=…, or CLOUDFLARE_API_TOKEN_FILE=/run/secrets/token). See docs/configuration.md.
+`;
+
+export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${errorMessage(err)}\nRun ddns-watchdog --help for usage.\n`);
+    return EXIT.config;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (parsed.values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = parsed.positionals[0] ?? 'run';
+  if (!['run', 'check', 'demo'].includes(command) || parsed.positionals.length > 1) {
+    process.stderr.write(`Unknown command "${parsed.positionals.join(' ')}". Use run, check or demo; see --help.\n`);
+    return EXIT.config;
+  }
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo.js');
+    return runDemo({ env });
+  }
+
+  let config: Config;
+  try {
+    const configPath = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
+    const loaded = await loadConfig({
+      ...(configPath ? { argvConfigPath: configPath } : {}),
+      env,
+      isTTY: Boolean(process.stdout.isTTY),
+    });
+    config = loaded.config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(
+        `The configuration has ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\nFix them and start again (docs/configuration.md lists every key).\n`,
+      );
+      return EXIT.config;
+    }
+    process.stderr.write(`Could not read the configuration: ${errorMessage(err)}\n`);
+    return EXIT.config;
+  }
+
+  const secrets = [config.cloudflare_api_token, config.mqtt_password, config.plug_password, config.ha_token].filter(
+    (s): s is string => typeof s === 'string',
+  );
+  if (command === 'check') return runCheck(config, { secrets });
+  const logger = createLogger({ level: config.log_level, format: config.log_format, secrets });
+  return runAgent(config, logger);
+}

@@ -1,0 +1,620 @@
+/**
+ * One reconciliation pass: detect the public IP → observe each record (DoH first, the API only
+ * when needed) → decide (src/domain/dns-plan.ts) → write through the DnsProvider, batching per
+ * zone → record the outcome in state and emit events. Never: timers, MQTT, HTTP servers.
+ */
+import type { Clock, Random } from '../clock.js';
+import type { Config, RecordConfig } from '../config/schema.js';
+import type {
+  DnsProvider,
+  DnsRecord,
+  DohResolver,
+  NewRecord,
+  RecordPatch,
+  RecordType,
+  Zone,
+} from '../dns/dns-provider.js';
+import {
+  AUTH_RETRY_MS,
+  aggregateStatus,
+  apiCacheFresh,
+  backoffDelay,
+  deferUntil,
+  gate,
+  HOUR_MS,
+  judgeDoh,
+  planFromApi,
+} from '../domain/dns-plan.js';
+import { ipEquals } from '../domain/ip.js';
+import { CloudflareApiError, errorMessage } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { Detection, IpFamily } from '../ip/ip-source.js';
+import type { Logger } from '../log.js';
+import type { StateHolder } from '../state/holder.js';
+import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
+
+export type ReconcilerConfig = Pick<
+  Config,
+  'records' | 'zone' | 'ip_version' | 'ttl' | 'ttl_explicit' | 'proxied' | 'create_missing_records' | 'mode'
+> & { min_update_interval_seconds: number };
+
+export interface ReconcilerDeps {
+  config: ReconcilerConfig;
+  /** null when there is no token: observation through DoH only, nothing is written. */
+  provider: DnsProvider | null;
+  doh: DohResolver;
+  detect: (family: IpFamily, signal?: AbortSignal) => Promise<Detection>;
+  state: StateHolder;
+  events: EventBus;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+}
+
+export interface CycleOptions {
+  reason: string;
+  /** Only these record names (a `sync` command with a list); all when absent. */
+  records?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface CycleResult {
+  /** Every selected record ended in_sync/updating/dry_run, and the IP was verified. */
+  ok: boolean;
+  /** Records written (or, in dry-run, that would be). */
+  changes: number;
+  /** The earliest time a deferred or backed-off record wants another look, if any. */
+  retryAt: number | null;
+  /** One line per record that is not in sync, for `check` and the command result. */
+  summary: string[];
+  ipVerified: boolean;
+}
+
+interface WorkItem {
+  rc: RecordConfig;
+  type: RecordType;
+  key: string;
+  desired: string;
+  zoneId: string;
+  op: { kind: 'patch'; patch: RecordPatch; old: string | null } | { kind: 'create'; record: NewRecord };
+}
+
+const ZONE_CACHE_MS = HOUR_MS;
+
+export class Reconciler {
+  readonly #d: ReconcilerDeps;
+  #zones: { at: number; zones: Zone[] } | null = null;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+    // A refusal blocks a record until the IP or the configuration changes; a restart may carry a
+    // new token or new permissions, so it counts as a change.
+    for (const st of Object.values(deps.state.state.dns.records)) st.blocked_for = null;
+  }
+
+  get #families(): IpFamily[] {
+    const v = this.#d.config.ip_version;
+    return v === 'both' ? [4, 6] : v === 'ipv6' ? [6] : [4];
+  }
+
+  async runCycle(options: CycleOptions): Promise<CycleResult> {
+    const { state, clock, logger } = this.#d;
+    const signal = options.signal;
+    const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
+    this.#pruneState();
+
+    const desiredByFamily = new Map<IpFamily, string>();
+    for (const family of this.#families) {
+      const ip = await this.#detect(family, signal);
+      if (ip) desiredByFamily.set(family, ip);
+      else result.ipVerified = false;
+    }
+    if (!result.ipVerified) result.ok = false;
+
+    const wanted = options.records?.map((n) => n.toLowerCase().replace(/\.$/, ''));
+    const work: WorkItem[] = [];
+    for (const rc of this.#d.config.records) {
+      if (wanted && !wanted.includes(rc.name)) continue;
+      for (const family of this.#families) {
+        if (signal?.aborted) break;
+        const type: RecordType = family === 4 ? 'A' : 'AAAA';
+        const desired = desiredByFamily.get(family);
+        if (!desired) {
+          result.summary.push(`${rc.name} ${type}: not checked, no verified public IPv${family}`);
+          continue;
+        }
+        try {
+          const item = await this.#examine(rc, type, desired, result, signal);
+          if (item) work.push(item);
+        } catch (err) {
+          this.#fail(rc.name, type, err, desired, result);
+        }
+      }
+    }
+
+    await this.#apply(work, result, signal);
+
+    const s = state.state;
+    s.dns.last_sync = clock.now();
+    if (result.changes > 0 && this.#d.config.mode === 'enforce') s.dns.last_change = clock.now();
+    const statuses = Object.values(s.dns.records).map((r) => r.status);
+    for (const r of Object.values(s.dns.records)) {
+      if (r.status === 'error' || r.status === 'out_of_sync') result.ok = false;
+    }
+    state.changed();
+    await state.persist();
+    logger.debug(
+      { reason: options.reason, changes: result.changes, status: aggregateStatus(statuses) },
+      'DNS cycle finished',
+    );
+    return result;
+  }
+
+  /** Deletes the records this agent manages (delete_on_stop). Never throws. */
+  async deleteManaged(signal?: AbortSignal): Promise<number> {
+    const { provider, state, logger } = this.#d;
+    if (!provider || this.#d.config.mode !== 'enforce') return 0;
+    let deleted = 0;
+    for (const st of Object.values(state.state.dns.records)) {
+      try {
+        let zoneId = st.zone_id;
+        let recordId = st.record_id;
+        if (!zoneId || !recordId) {
+          const rc = this.#d.config.records.find((r) => r.name === st.name);
+          if (!rc) continue;
+          const zone = await this.#zoneFor(rc, signal);
+          const found = await provider.listRecords(zone.id, { name: st.name, type: st.type }, signal);
+          if (found.length !== 1) continue;
+          zoneId = zone.id;
+          recordId = found[0]!.id;
+        }
+        await provider.deleteRecord(zoneId, recordId, signal);
+        deleted++;
+        st.record_id = null;
+        st.content = null;
+        st.status = 'out_of_sync';
+        st.message = 'deleted on stop (delete_on_stop is on)';
+        logger.info({ record: st.name, type: st.type }, `Deleted ${st.type} record ${st.name} (delete_on_stop is on).`);
+      } catch (err) {
+        logger.warn(
+          { record: st.name, type: st.type, err: errorMessage(err) },
+          `Could not delete ${st.type} record ${st.name} on stop: ${errorMessage(err)}. Delete it in the Cloudflare dashboard if it should not stay.`,
+        );
+      }
+    }
+    this.#d.state.changed();
+    await this.#d.state.persist();
+    return deleted;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #detect(family: IpFamily, signal?: AbortSignal): Promise<string | null> {
+    const { state, events, logger, clock } = this.#d;
+    const key = family === 4 ? 'ipv4' : 'ipv6';
+    const pub = state.state.public_ip;
+    const detection = await this.#d.detect(family, signal);
+    for (const w of detection.warnings) logger.warn(w);
+    pub.checked_at = clock.now();
+    if (detection.kind === 'unverified') {
+      pub.verified = false;
+      pub.error = detection.reason;
+      logger.warn(
+        { family: key },
+        `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
+      );
+      return null;
+    }
+    const old = pub[key];
+    pub[key] = detection.ip;
+    pub.sources_agreeing = detection.agreeing;
+    pub.error = null;
+    pub.verified = this.#families.every((f) => f === family || pub[f === 4 ? 'ipv4' : 'ipv6'] !== null);
+    if (old === null || !ipEquals(old, detection.ip)) {
+      logger.info(
+        { family: key, old, new: detection.ip, sources: detection.agreeing },
+        old === null
+          ? `Public IPv${family} is ${detection.ip} (agreed by ${detection.agreeing.length} sources).`
+          : `Public IPv${family} changed from ${old} to ${detection.ip}.`,
+      );
+      events.emit('ip_changed', { family: key, old, new: detection.ip, sources: detection.agreeing });
+    }
+    return detection.ip;
+  }
+
+  /** Observes one record and returns the write it needs, if any. Updates its state otherwise. */
+  async #examine(
+    rc: RecordConfig,
+    type: RecordType,
+    desired: string,
+    result: CycleResult,
+    signal?: AbortSignal,
+  ): Promise<WorkItem | null> {
+    const { provider, doh, clock, config } = this.#d;
+    const key = recordKey(rc.name, type);
+    const st = this.#recordState(rc.name, type);
+    const now = clock.now();
+    const blockKey = this.#blockKey(rc, desired);
+    if (st.blocked_for !== null && st.blocked_for !== blockKey) {
+      st.blocked_for = null;
+      st.failures = 0;
+      st.next_attempt_at = null;
+    }
+    const held = gate(st, now, blockKey);
+    if (held) {
+      st.message = held.reason;
+      this.#retryAt(result, held.until);
+      result.summary.push(`${rc.name} ${type}: ${held.reason}`);
+      return null;
+    }
+
+    // Observe: DoH for DNS-only records, the API (cached) for proxied ones.
+    let needApi = false;
+    const proxied = rc.proxied ?? (st.proxied === true ? true : undefined);
+    if (proxied === true) {
+      if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
+      needApi = true;
+    } else {
+      let verdict: ReturnType<typeof judgeDoh> | null = null;
+      try {
+        verdict = judgeDoh(await doh.resolve(rc.name, type, signal), desired, st, now);
+      } catch (err) {
+        this.#d.logger.warn(
+          { record: rc.name, type, err: errorMessage(err) },
+          `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`,
+        );
+        if (!provider) return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
+        needApi = true;
+      }
+      if (verdict?.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
+      if (verdict?.kind === 'propagating') {
+        st.status = 'updating';
+        st.error = null;
+        st.message = `written; resolvers may show the old address until ${new Date(verdict.until).toISOString()} (TTL)`;
+        return null;
+      }
+      if (verdict?.kind === 'proxied') {
+        st.proxied = true;
+        if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
+        needApi = true;
+      }
+      if (verdict?.kind === 'differs') st.content = verdict.observed.join(',');
+      if (verdict?.kind === 'missing') st.content = null;
+    }
+
+    if (!provider) {
+      // No token: we can only say what we would do.
+      const msg =
+        needApi && st.proxied === true
+          ? `proxied record: its origin address cannot be read without cloudflare_api_token`
+          : st.content === null
+            ? `would create ${type} ${rc.name} → ${desired}`
+            : `would update ${type} ${rc.name} from ${st.content} to ${desired}`;
+      result.changes += needApi ? 0 : 1;
+      return this.#dryRun(st, msg, result);
+    }
+
+    // Find the record: by cached id when we have one and DoH said it differs, else list it.
+    let existing: DnsRecord | null = null;
+    if (needApi || !st.record_id || !st.zone_id) {
+      const zoneId = st.zone_id ?? (await this.#zoneFor(rc, signal)).id;
+      const records = await provider.listRecords(zoneId, { name: rc.name, type }, signal);
+      st.zone_id = zoneId;
+      const plan = planFromApi(records, desired);
+      if (plan.kind === 'conflict') {
+        st.record_id = null;
+        return this.#settled(
+          st,
+          'error',
+          null,
+          `${plan.count} ${type} records exist for ${rc.name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${rc.name} from records.`,
+          result,
+        );
+      }
+      if (plan.kind === 'in_sync' || plan.kind === 'update') {
+        existing = plan.record;
+        this.#remember(st, plan.record, desired);
+      } else {
+        st.record_id = null;
+        st.content = null;
+      }
+      if (plan.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
+    }
+
+    const deferred = deferUntil(st, now, config.min_update_interval_seconds * 1000);
+    if (deferred !== null) {
+      st.status = 'out_of_sync';
+      st.message = `change deferred until ${new Date(deferred).toISOString()} (min_update_interval_seconds)`;
+      this.#retryAt(result, deferred);
+      result.summary.push(`${rc.name} ${type}: ${st.message}`);
+      return null;
+    }
+
+    const zoneId = st.zone_id!;
+    if (st.record_id) {
+      const old = existing?.content ?? st.content;
+      if (config.mode === 'dry-run') {
+        result.changes++;
+        return this.#dryRun(st, `would update ${type} ${rc.name} from ${old ?? 'unknown'} to ${desired}`, result);
+      }
+      const patch: RecordPatch = { id: st.record_id, content: desired };
+      if (config.ttl_explicit || rc.ttl !== undefined) patch.ttl = rc.ttl ?? config.ttl;
+      const proxiedSetting = rc.proxied ?? config.proxied;
+      if (proxiedSetting !== undefined) patch.proxied = proxiedSetting;
+      return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
+    }
+    if (!config.create_missing_records) {
+      return this.#settled(
+        st,
+        'error',
+        null,
+        `${type} record ${rc.name} does not exist and create_missing_records is off: create it in Cloudflare or turn the option on`,
+        result,
+      );
+    }
+    if (config.mode === 'dry-run') {
+      result.changes++;
+      return this.#dryRun(st, `would create ${type} ${rc.name} → ${desired}`, result);
+    }
+    const record: NewRecord = { name: rc.name, type, content: desired, ttl: rc.ttl ?? config.ttl };
+    const proxiedSetting = rc.proxied ?? config.proxied;
+    if (proxiedSetting !== undefined) record.proxied = proxiedSetting;
+    return { rc, type, key, desired, zoneId, op: { kind: 'create', record } };
+  }
+
+  /** Applies the queued writes: a batch per zone when two or more, single calls otherwise. */
+  async #apply(work: WorkItem[], result: CycleResult, signal?: AbortSignal): Promise<void> {
+    const provider = this.#d.provider;
+    if (!provider || work.length === 0) return;
+    const byZone = new Map<string, WorkItem[]>();
+    for (const w of work) byZone.set(w.zoneId, [...(byZone.get(w.zoneId) ?? []), w]);
+    for (const [zoneId, items] of byZone) {
+      if (items.length >= 2) {
+        const patches = items.filter((i) => i.op.kind === 'patch');
+        const posts = items.filter((i) => i.op.kind === 'create');
+        try {
+          const res = await provider.batch(
+            zoneId,
+            {
+              patches: patches.map((i) => (i.op as { patch: RecordPatch }).patch),
+              posts: posts.map((i) => (i.op as { record: NewRecord }).record),
+            },
+            signal,
+          );
+          patches.forEach((item, n) => this.#written(item, res.patches[n], result));
+          posts.forEach((item, n) => this.#written(item, res.posts[n], result));
+          continue;
+        } catch (err) {
+          if (err instanceof CloudflareApiError && (err.kind === 'rate_limited' || err.kind === 'auth')) {
+            for (const item of items) this.#fail(item.rc.name, item.type, err, item.desired, result);
+            continue;
+          }
+          this.#d.logger.warn(
+            { zoneId, err: errorMessage(err) },
+            `The batch write of ${items.length} records failed (${errorMessage(err)}); writing them one by one instead.`,
+          );
+        }
+      }
+      for (const item of items) {
+        if (signal?.aborted) break;
+        try {
+          this.#written(item, await this.#applyOne(item, signal), result);
+        } catch (err) {
+          this.#fail(item.rc.name, item.type, err, item.desired, result);
+        }
+      }
+    }
+  }
+
+  async #applyOne(item: WorkItem, signal?: AbortSignal): Promise<DnsRecord | undefined> {
+    const provider = this.#d.provider!;
+    const relist = async (): Promise<DnsRecord[]> =>
+      provider.listRecords(item.zoneId, { name: item.rc.name, type: item.type }, signal);
+    if (item.op.kind === 'patch') {
+      try {
+        return await provider.patchRecord(item.zoneId, item.op.patch, signal);
+      } catch (err) {
+        if (!(err instanceof CloudflareApiError && err.kind === 'not_found')) throw err;
+        // The cached id is stale (the record was deleted or recreated): look again.
+        const plan = planFromApi(await relist(), item.desired);
+        if (plan.kind === 'conflict') throw conflictError(plan.count, item);
+        if (plan.kind === 'in_sync') return plan.record;
+        if (plan.kind === 'update') return provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal);
+        if (!this.#d.config.create_missing_records) throw err;
+        const record: NewRecord = { name: item.rc.name, type: item.type, content: item.desired, ttl: item.rc.ttl ?? this.#d.config.ttl };
+        const p = item.rc.proxied ?? this.#d.config.proxied;
+        if (p !== undefined) record.proxied = p;
+        return provider.createRecord(item.zoneId, record, signal);
+      }
+    }
+    try {
+      return await provider.createRecord(item.zoneId, item.op.record, signal);
+    } catch (err) {
+      if (!(err instanceof CloudflareApiError && err.kind === 'already_exists')) throw err;
+      // Someone (or an earlier try of ours) created it meanwhile: re-read and treat as satisfied.
+      const plan = planFromApi(await relist(), item.desired);
+      if (plan.kind === 'in_sync') return plan.record;
+      if (plan.kind === 'update') return provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal);
+      if (plan.kind === 'conflict') throw conflictError(plan.count, item);
+      throw err;
+    }
+  }
+
+  #written(item: WorkItem, record: DnsRecord | undefined, result: CycleResult): void {
+    const { clock, events, logger } = this.#d;
+    const st = this.#recordState(item.rc.name, item.type);
+    const now = clock.now();
+    const old = item.op.kind === 'patch' ? item.op.old : null;
+    if (record) this.#remember(st, record, item.desired);
+    st.content = item.desired;
+    st.last_update = now;
+    st.last_written_content = item.desired;
+    st.api_checked_at = now;
+    st.api_checked_ip = item.desired;
+    st.failures = 0;
+    st.next_attempt_at = null;
+    st.blocked_for = null;
+    this.#settled(st, 'in_sync', item.desired, null);
+    result.changes++;
+    const action = item.op.kind === 'patch' ? 'update' : 'create';
+    logger.info(
+      { record: item.rc.name, type: item.type, old, new: item.desired },
+      action === 'create'
+        ? `Created ${item.type} ${item.rc.name} → ${item.desired}.`
+        : `Updated ${item.type} ${item.rc.name} from ${old ?? 'unknown'} to ${item.desired}.`,
+    );
+    events.emit('dns_updated', { record: item.rc.name, record_type: item.type, old, new: item.desired, action });
+  }
+
+  #fail(name: string, type: RecordType, err: unknown, desired: string, result: CycleResult): void {
+    const { clock, random, logger, events } = this.#d;
+    const st = this.#recordState(name, type);
+    const now = clock.now();
+    const message = errorMessage(err);
+    let retryAt: number | null = null;
+    if (err instanceof CloudflareApiError) {
+      switch (err.kind) {
+        case 'rate_limited':
+          retryAt = now + (err.retryAfterMs ?? 300_000);
+          break;
+        case 'auth':
+          retryAt = now + AUTH_RETRY_MS;
+          break;
+        case 'client': {
+          const rc = this.#d.config.records.find((r) => r.name === name);
+          st.blocked_for = rc ? this.#blockKey(rc, desired) : null;
+          break;
+        }
+        default:
+          st.failures++;
+          retryAt = now + backoffDelay(st.failures, random);
+      }
+    } else {
+      st.failures++;
+      retryAt = now + backoffDelay(st.failures, random);
+    }
+    st.next_attempt_at = retryAt;
+    this.#settled(st, 'error', st.content, message, result);
+    this.#retryAt(result, retryAt);
+    const when = retryAt === null ? null : new Date(retryAt).toISOString();
+    logger.warn(
+      { record: name, type, err: message, retry_at: when },
+      `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`,
+    );
+    events.emit('dns_update_failed', { record: name, record_type: type, error: message, retry_at: when });
+  }
+
+  #settled(
+    st: RecordState,
+    status: RecordState['status'],
+    content: string | null,
+    error: string | null,
+    result?: CycleResult,
+  ): null {
+    st.status = status;
+    st.content = content;
+    st.error = error;
+    st.message = error;
+    if (status !== 'error') {
+      st.failures = 0;
+      st.next_attempt_at = null;
+    }
+    if (result && (status === 'error' || status === 'out_of_sync')) {
+      result.ok = false;
+      result.summary.push(`${st.name} ${st.type}: ${error ?? status}`);
+    }
+    return null;
+  }
+
+  #dryRun(st: RecordState, message: string, result: CycleResult): null {
+    st.status = 'dry_run';
+    st.error = null;
+    st.message = message;
+    result.summary.push(`${st.name} ${st.type}: ${message}`);
+    this.#d.logger.info({ record: st.name, type: st.type }, `Dry run: ${message}.`);
+    return null;
+  }
+
+  #remember(st: RecordState, record: DnsRecord, desired: string): void {
+    st.record_id = record.id;
+    st.zone_id = record.zoneId || st.zone_id;
+    st.content = record.content;
+    st.ttl = record.ttl;
+    st.proxied = record.proxied;
+    st.api_checked_at = this.#d.clock.now();
+    st.api_checked_ip = desired;
+  }
+
+  #recordState(name: string, type: RecordType): RecordState {
+    const key = recordKey(name, type);
+    const records = this.#d.state.state.dns.records;
+    let st = records[key];
+    if (!st) {
+      st = freshRecordState(name, type);
+      records[key] = st;
+    }
+    return st;
+  }
+
+  /** Drops state of records no longer configured (or of a family no longer enabled). */
+  #pruneState(): void {
+    const keep = new Set<string>();
+    for (const rc of this.#d.config.records) {
+      for (const f of this.#families) keep.add(recordKey(rc.name, f === 4 ? 'A' : 'AAAA'));
+    }
+    const records = this.#d.state.state.dns.records;
+    for (const key of Object.keys(records)) if (!keep.has(key)) delete records[key];
+    // Keep configuration order, which is the order of updates and of the published state.
+    const ordered: typeof records = {};
+    for (const key of keep) if (records[key]) ordered[key] = records[key];
+    this.#d.state.state.dns.records = ordered;
+  }
+
+  #blockKey(rc: RecordConfig, desired: string): string {
+    return `${desired}|${rc.ttl ?? this.#d.config.ttl}|${rc.proxied ?? this.#d.config.proxied ?? ''}|${rc.zone ?? this.#d.config.zone ?? ''}`;
+  }
+
+  #retryAt(result: CycleResult, at: number | null): void {
+    if (at === null) return;
+    result.retryAt = result.retryAt === null ? at : Math.min(result.retryAt, at);
+  }
+
+  async #zoneFor(rc: RecordConfig, signal?: AbortSignal): Promise<Zone> {
+    const provider = this.#d.provider!;
+    const now = this.#d.clock.now();
+    const want = rc.zone ?? this.#d.config.zone;
+    const pick = (zones: Zone[]): Zone | undefined =>
+      want
+        ? zones.find((z) => z.name === want)
+        : zones
+            .filter((z) => rc.name === z.name || rc.name.endsWith(`.${z.name}`))
+            .sort((a, b) => b.name.length - a.name.length)[0];
+    if (this.#zones && now - this.#zones.at < ZONE_CACHE_MS) {
+      const hit = pick(this.#zones.zones);
+      if (hit) return hit;
+    }
+    const zones = await provider.listZones(signal);
+    this.#zones = { at: now, zones };
+    const hit = pick(zones);
+    if (hit) return hit;
+    throw new ZoneNotFoundError(
+      want
+        ? `the zone ${want} is not visible to the API token: add it to the token's Zone Resources (Zone · Zone · Read, Zone · DNS · Edit) or fix zone`
+        : `no zone visible to the API token contains ${rc.name}: add the zone to the token's Zone Resources or set zone`,
+    );
+  }
+}
+
+/** Retried like a permission problem (every 10 min): the user is likely fixing the token. */
+class ZoneNotFoundError extends CloudflareApiError {
+  constructor(message: string) {
+    super('auth', message);
+  }
+}
+
+function conflictError(count: number, item: WorkItem): CloudflareApiError {
+  return new CloudflareApiError(
+    'client',
+    `${count} ${item.type} records exist for ${item.rc.name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${item.rc.name} from records.`,
+  );
+}

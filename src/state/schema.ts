@@ -1,0 +1,81 @@
+/**
+ * The persisted state's format (schema version 1). Times are epoch milliseconds.
+ * Sections owned by later features (uptime, recovery) are optional so older files stay valid.
+ */
+import { z } from 'zod';
+
+export const STATE_SCHEMA_VERSION = 1;
+
+export const recordStatusSchema = z.enum(['in_sync', 'out_of_sync', 'updating', 'error', 'dry_run', 'disabled']);
+export type RecordStatus = z.infer<typeof recordStatusSchema>;
+
+const nullableNumber = z.number().nullable().default(null);
+const nullableString = z.string().nullable().default(null);
+
+export const recordStateSchema = z.object({
+  name: z.string(),
+  type: z.enum(['A', 'AAAA']),
+  status: recordStatusSchema,
+  /** What the published record holds, as last observed (DoH or API). */
+  content: nullableString,
+  zone_id: nullableString,
+  record_id: nullableString,
+  /** TTL of the published record, for telling propagation from drift. */
+  ttl: nullableNumber,
+  proxied: z.boolean().nullable().default(null),
+  /** When we last wrote it, and what. */
+  last_update: nullableNumber,
+  last_written_content: nullableString,
+  /** When the API was last read for this record (proxied records are re-read at most hourly). */
+  api_checked_at: nullableNumber,
+  api_checked_ip: nullableString,
+  error: nullableString,
+  /** A human sentence about the current status (what would change in dry-run, why deferred…). */
+  message: nullableString,
+  failures: z.number().int().nonnegative().default(0),
+  next_attempt_at: nullableNumber,
+  /** A non-retryable API refusal is retried only when the IP or the configuration changes. */
+  blocked_for: nullableString,
+});
+export type RecordState = z.infer<typeof recordStateSchema>;
+
+export const publicIpStateSchema = z.object({
+  ipv4: nullableString,
+  ipv6: nullableString,
+  verified: z.boolean().default(false),
+  sources_agreeing: z.array(z.string()).default([]),
+  checked_at: nullableNumber,
+  error: nullableString,
+});
+export type PublicIpState = z.infer<typeof publicIpStateSchema>;
+
+export const persistedStateSchema = z
+  .object({
+    schema: z.literal(STATE_SCHEMA_VERSION),
+    public_ip: publicIpStateSchema,
+    dns: z.object({
+      last_sync: nullableNumber,
+      last_change: nullableNumber,
+      records: z.record(z.string(), recordStateSchema).default({}),
+    }),
+    uptime: z.record(z.string(), z.unknown()).optional(),
+    recovery: z.record(z.string(), z.unknown()).optional(),
+  })
+  .loose();
+export type PersistedState = z.infer<typeof persistedStateSchema>;
+
+export function freshState(): PersistedState {
+  return {
+    schema: STATE_SCHEMA_VERSION,
+    public_ip: { ipv4: null, ipv6: null, verified: false, sources_agreeing: [], checked_at: null, error: null },
+    dns: { last_sync: null, last_change: null, records: {} },
+  };
+}
+
+export function recordKey(name: string, type: 'A' | 'AAAA'): string {
+  return `${name}/${type}`;
+}
+
+export function freshRecordState(name: string, type: 'A' | 'AAAA'): RecordState {
+  return recordStateSchema.parse({ name, type, status: 'out_of_sync' });
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../src/scheduler.js';
+import { flush, ManualClock } from './fakes/clock.js';
+import { logSink } from './helpers/log-sink.js';
+
+function setup(opts: { intervalMs?: number; jitterMs?: number; random?: () => number; cycleMs?: number } = {}) {
+  const clock = new ManualClock();
+  const calls: Array<{ at: number; reasons: string[]; records: string[] | undefined }> = [];
+  const sink = logSink();
+  let retryAt: number | null = null;
+  let failNext = false;
+  const scheduler = new Scheduler({
+    clock,
+    random: opts.random ?? (() => 0.5),
+    intervalMs: opts.intervalMs ?? 60_000,
+    jitterMs: opts.jitterMs ?? 5_000,
+    logger: sink.logger,
+    run: async (reasons, records) => {
+      calls.push({ at: clock.now(), reasons, records });
+      if (opts.cycleMs) await clock.sleep(opts.cycleMs);
+      if (failNext) {
+        failNext = false;
+        throw new Error('boom');
+      }
+      return { retryAt };
+    },
+  });
+  return {
+    clock,
+    calls,
+    scheduler,
+    sink,
+    setRetryAt: (v: number | null) => {
+      retryAt = v;
+    },
+    failOnce: () => {
+      failNext = true;
+    },
+  };
+}
+
+describe('Scheduler', () => {
+  it('runs at once, then every interval; 24 simulated hours take milliseconds', async () => {
+    const { clock, calls, scheduler } = setup();
+    const t0 = clock.now();
+    scheduler.start();
+    await flush();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.reasons).toEqual(['start']);
+    await clock.advance(24 * 3_600_000);
+    expect(calls).toHaveLength(1 + 24 * 60);
+    expect(calls[1]?.at).toBe(t0 + 60_000);
+    await scheduler.stop();
+  });
+
+  it.each([
+    ['jitter/low-end', 0, 55_000],
+    ['jitter/middle', 0.5, 60_000],
+    ['jitter/high-end', 0.999999, 65_000],
+  ])('%s: sleeps are drawn from interval ± jitter', async (_n, r, expected) => {
+    const { scheduler } = setup({ random: () => r });
+    expect(scheduler.nextDelay()).toBe(expected);
+  });
+
+  it('a trigger cuts the sleep short and runs a cycle now', async () => {
+    const { clock, calls, scheduler } = setup();
+    scheduler.start();
+    await clock.advance(10_000);
+    const done = scheduler.trigger('command');
+    await clock.advance(0);
+    await done;
+    expect(calls.map((c) => c.reasons)).toEqual([['start'], ['command']]);
+    expect(calls[1]?.at).toBe(calls[0]!.at + 10_000);
+    await scheduler.stop();
+  });
+
+  it('triggers during a running cycle coalesce into exactly one follow-up', async () => {
+    const { clock, calls, scheduler } = setup({ cycleMs: 1_000 });
+    scheduler.start();
+    await flush();
+    const a = scheduler.trigger('command');
+    const b = scheduler.trigger('wan restored');
+    const c = scheduler.trigger('local address change');
+    await clock.advance(1_000); // first cycle ends, follow-up starts
+    await clock.advance(1_000); // follow-up ends
+    await Promise.all([a, b, c]);
+    expect(calls.map((x) => x.reasons)).toEqual([['start'], ['command', 'wan restored', 'local address change']]);
+    await scheduler.stop();
+  });
+
+  it('a trigger for some records asks for those only; mixed with a full one asks for all', async () => {
+    const { clock, calls, scheduler } = setup({ cycleMs: 1_000 });
+    scheduler.start();
+    await flush();
+    void scheduler.trigger('command', ['a.example.com']);
+    void scheduler.trigger('command', ['b.example.com']);
+    await clock.advance(2_000);
+    expect(calls[1]?.records).toEqual(['a.example.com', 'b.example.com']);
+    void scheduler.trigger('command', ['a.example.com']);
+    void scheduler.trigger('wan restored');
+    await clock.advance(2_000);
+    expect(calls[2]?.records).toBeUndefined();
+    await scheduler.stop();
+  });
+
+  it('a deferred record (retryAt) wakes the loop sooner than the interval', async () => {
+    const { clock, calls, scheduler, setRetryAt } = setup();
+    setRetryAt(clock.now() + 20_000);
+    scheduler.start();
+    await flush();
+    setRetryAt(null);
+    await clock.advance(20_000);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a cycle that throws is logged and the loop keeps going', async () => {
+    const { clock, calls, scheduler, sink, failOnce } = setup();
+    failOnce();
+    scheduler.start();
+    await clock.advance(60_000);
+    expect(calls).toHaveLength(2);
+    expect(sink.lines().some((l) => l.level === 'error' && String(l.msg).includes('boom'))).toBe(true);
+    await scheduler.stop();
+  });
+
+  it('stop ends the loop: no cycles afterwards, pending triggers resolve', async () => {
+    const { clock, calls, scheduler } = setup();
+    scheduler.start();
+    await flush();
+    await scheduler.stop();
+    await scheduler.trigger('late');
+    await clock.advance(600_000);
+    expect(calls).toHaveLength(1);
+  });
+});
