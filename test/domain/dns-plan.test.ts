@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import type { DnsRecord } from '../../src/dns/dns-provider.js';
+import {
+  aggregateStatus,
+  apiCacheFresh,
+  BACKOFF_CAP_MS,
+  backoffDelay,
+  deferUntil,
+  gate,
+  judgeDoh,
+  planFromApi,
+} from '../../src/domain/dns-plan.js';
+import { freshRecordState, type RecordState } from '../../src/state/schema.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+
+function st(over: Partial<RecordState> = {}): RecordState {
+  return { ...freshRecordState('home.example.com', 'A'), ...over };
+}
+
+function rec(content: string, id = 'r1'): DnsRecord {
+  return { id, zoneId: 'z', name: 'home.example.com', type: 'A', content, proxied: false, ttl: 60, comment: null, tags: [] };
+}
+
+describe('judgeDoh', () => {
+  it.each([
+    ['answer/equal', { kind: 'answer', addresses: ['81.2.69.1'], ttl: 60 }, st(), 'in_sync'],
+    ['answer/ipv6-equal-other-spelling', { kind: 'answer', addresses: ['2001:db8:0:0::1'], ttl: 60 }, st(), 'in_sync'],
+    ['answer/differs', { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 }, st(), 'differs'],
+    ['answer/round-robin-contains-desired', { kind: 'answer', addresses: ['81.2.69.1', '81.2.69.2'], ttl: 60 }, st(), 'differs'],
+    ['answer/cloudflare-edge', { kind: 'answer', addresses: ['104.16.1.1', '172.67.1.1'], ttl: 300 }, st(), 'proxied'],
+    ['nxdomain', { kind: 'nxdomain' }, st(), 'missing'],
+    ['nodata', { kind: 'nodata' }, st(), 'missing'],
+    [
+      'propagation/old-content-within-ttl-of-our-write',
+      { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
+      st({ last_update: NOW - 30_000, last_written_content: '81.2.69.1', ttl: 60 }),
+      'propagating',
+    ],
+    [
+      'propagation/ttl-passed-is-drift',
+      { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
+      st({ last_update: NOW - 61_000, last_written_content: '81.2.69.1', ttl: 60 }),
+      'differs',
+    ],
+    [
+      'propagation/auto-ttl-counts-as-300s',
+      { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
+      st({ last_update: NOW - 200_000, last_written_content: '81.2.69.1', ttl: 1 }),
+      'propagating',
+    ],
+    [
+      'propagation/we-wrote-another-ip-so-it-is-drift',
+      { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
+      st({ last_update: NOW - 10_000, last_written_content: '81.2.69.7', ttl: 60 }),
+      'differs',
+    ],
+  ] as const)('%s', (_n, answer, state, kind) => {
+    const desired = _n.includes('ipv6') ? '2001:db8::1' : '81.2.69.1';
+    expect(judgeDoh(answer as never, desired, state, NOW).kind).toBe(kind);
+  });
+});
+
+describe('planFromApi', () => {
+  it.each([
+    ['none/create', [], 'create'],
+    ['one/same', [rec('81.2.69.1')], 'in_sync'],
+    ['one/other', [rec('81.2.69.5')], 'update'],
+    ['two/conflict-never-flattened', [rec('81.2.69.1', 'a'), rec('81.2.69.2', 'b')], 'conflict'],
+  ] as const)('%s', (_n, records, kind) => {
+    expect(planFromApi(records as unknown as DnsRecord[], '81.2.69.1').kind).toBe(kind);
+  });
+});
+
+describe('gate', () => {
+  it('blocked until the IP or config changes', () => {
+    const s = st({ blocked_for: '81.2.69.1|60', error: 'bad request' });
+    expect(gate(s, NOW, '81.2.69.1|60')?.reason).toMatch(/not retried until the public IP or the configuration changes/);
+    expect(gate(s, NOW, '81.2.69.2|60')).toBeNull();
+  });
+  it('backoff holds the record until next_attempt_at', () => {
+    const s = st({ next_attempt_at: NOW + 5_000 });
+    expect(gate(s, NOW, 'k')?.until).toBe(NOW + 5_000);
+    expect(gate(s, NOW + 5_000, 'k')).toBeNull();
+  });
+});
+
+describe('deferUntil (min_update_interval_seconds)', () => {
+  it.each([
+    ['never-written', null, 60_000, null],
+    ['written-30s-ago/min-60s', NOW - 30_000, 60_000, NOW + 30_000],
+    ['written-61s-ago/min-60s', NOW - 61_000, 60_000, null],
+    ['min-0-never-defers', NOW - 1, 0, null],
+  ] as const)('%s', (_n, last, min, expected) => {
+    expect(deferUntil(st({ last_update: last }), NOW, min)).toBe(expected);
+  });
+});
+
+describe('backoffDelay (full jitter, 5 s doubling to 5 min)', () => {
+  it('the ceiling doubles per failure and stops at 5 min', () => {
+    const ceiling = (n: number) => backoffDelay(n, () => 0.999999);
+    expect(ceiling(1)).toBe(4_999);
+    expect(ceiling(2)).toBe(9_999);
+    expect(ceiling(3)).toBe(19_999);
+    expect(ceiling(10)).toBe(BACKOFF_CAP_MS - 1);
+    expect(ceiling(60)).toBe(BACKOFF_CAP_MS - 1);
+  });
+  it('draws uniformly below the ceiling (never less than 1 s)', () => {
+    expect(backoffDelay(3, () => 0.5)).toBe(10_000);
+    expect(backoffDelay(3, () => 0)).toBe(1_000);
+  });
+});
+
+describe('apiCacheFresh (proxied records re-read hourly or on IP change)', () => {
+  const base = st({ api_checked_at: NOW - 10 * 60_000, api_checked_ip: '81.2.69.1', content: '81.2.69.1' });
+  it.each([
+    ['fresh', base, '81.2.69.1', NOW, true],
+    ['an-hour-old', base, '81.2.69.1', NOW + 50 * 60_000, false],
+    ['ip-changed', base, '81.2.69.2', NOW, false],
+    ['never-read', st(), '81.2.69.1', NOW, false],
+  ] as const)('%s', (_n, s, ip, now, fresh) => {
+    expect(apiCacheFresh(s, ip, now)).toBe(fresh);
+  });
+});
+
+describe('aggregateStatus', () => {
+  it.each([
+    ['none', [], 'disabled'],
+    ['all-in-sync', ['in_sync', 'in_sync'], 'in_sync'],
+    ['one-updating', ['in_sync', 'updating'], 'updating'],
+    ['dry-run', ['in_sync', 'dry_run'], 'dry_run'],
+    ['error-wins', ['dry_run', 'error', 'out_of_sync'], 'error'],
+  ] as const)('%s', (_n, statuses, expected) => {
+    expect(aggregateStatus(statuses as never)).toBe(expected);
+  });
+});
