@@ -34,6 +34,14 @@ export const systemClock: Clock = {
 
 export const systemRandom: Random = () => Math.random();
 
+/**
+ * ISO 8601 with an explicit offset (`2026-01-01T00:00:00.000+00:00`), the form Home Assistant's
+ * timestamp sensors and every JSON consumer parse without guessing a time zone.
+ */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(ms).toISOString().replace(/Z$/, '+00:00');
+}
+
+export function isoTimeOrNull(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : isoTime(ms);
 }

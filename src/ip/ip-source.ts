@@ -2,11 +2,38 @@
  * Public-IP detection ports. An IpSource asks one place (an echo service, a trace endpoint, a
  * local interface) for this network's public address in one family.
  */
-export type IpFamily = 4 | 6;
+import type { IpFamily } from '../domain/ip.js';
+
+export type { IpFamily } from '../domain/ip.js';
+
+/**
+ * Why a source gave no usable address. `cgnat` is kept apart because the detector turns it into a
+ * warning (DDNS cannot reach a host behind carrier-grade NAT).
+ */
+export type SourceFailure =
+  | 'invalid' // the configured source string cannot be used
+  | 'unreachable' // no connection (refused, no route, DNS, TLS, wrong family for the URL's host)
+  | 'timeout' // no answer within http_timeout_ms
+  | 'aborted' // cancelled by the caller (a quorum was reached, or the agent is stopping)
+  | 'http_status' // a non-2xx answer
+  | 'unparseable' // the body holds no address (HTML, error page, empty, foreign trace, WARP)
+  | 'wrong_family' // an IPv6 answer to an IPv4 question or the reverse
+  | 'not_global' // private, loopback, link-local, multicast, reserved, unspecified
+  | 'cgnat' // 100.64.0.0/10
+  | 'cloudflare' // Cloudflare's own range: the request went through WARP or a proxy
+  | 'no_address'; // a local interface without a global address
 
 export type SourceAnswer =
   | { ok: true; source: string; ip: string }
-  | { ok: false; source: string; reason: string };
+  | {
+      ok: false;
+      source: string;
+      reason: string;
+      /** Set by the built-in sources; optional so fakes may omit it. */
+      kind?: SourceFailure;
+      /** The address the source gave, when it gave one that was rejected. */
+      ip?: string;
+    };
 
 export interface IpSource {
   /** The configured string ("https://…", "local", "local:eth0"). */

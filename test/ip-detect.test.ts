@@ -1,0 +1,557 @@
+import type { NetworkInterfaceInfo } from 'node:os';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/errors.js';
+import { buildSources, detectPublicIp } from '../src/ip/detector.js';
+import { closeFamilyDispatchers, HttpIpSource } from '../src/ip/http-source.js';
+import type { IpSource, SourceAnswer } from '../src/ip/ip-source.js';
+import { type InterfacesFn, LocalIpSource, watchLocalAddresses } from '../src/ip/local-source.js';
+import { CGNAT_WARNING } from '../src/ip/parse-body.js';
+import { ManualClock } from './fakes/clock.js';
+import {
+  type EchoHandler,
+  type EchoServer,
+  ipv6LoopbackAvailable,
+  startEchoServer,
+  traceBody,
+} from './fakes/ip-echo.js';
+import { logSink } from './helpers/log-sink.js';
+
+const servers: EchoServer[] = [];
+async function serve(handler: EchoHandler, host?: '127.0.0.1' | '::1'): Promise<EchoServer> {
+  const server = await startEchoServer(handler, host ? { host } : {});
+  servers.push(server);
+  return server;
+}
+
+function http(url: string, timeoutMs = 2000): HttpIpSource {
+  return new HttpIpSource({ url, timeoutMs });
+}
+
+const never = new AbortController().signal;
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  await closeFamilyDispatchers();
+});
+
+describe('detectPublicIp over loopback servers', () => {
+  it('quorum-2/one-liar/the-agreeing-pair-wins', async () => {
+    const a = await serve('81.2.69.1\n');
+    const b = await serve('81.2.69.9\n');
+    const c = await serve('81.2.69.1\n');
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [a, b, c].map((s) => http(s.url)),
+      quorum: 2,
+    });
+    expect(detection.kind).toBe('verified');
+    if (detection.kind !== 'verified') return;
+    expect(detection.ip).toBe('81.2.69.1');
+    expect([...detection.agreeing].sort()).toEqual([a.url, c.url].sort());
+    expect(detection.warnings).toEqual([]);
+  });
+
+  it('quorum-2/one-liar-one-silent/unverified-naming-every-source', async () => {
+    const a = await serve('81.2.69.1');
+    const b = await serve('81.2.69.9');
+    const c = await serve(() => ({ hang: true }));
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [a, b, c].map((s) => http(s.url, 300)),
+      quorum: 2,
+    });
+    expect(detection.kind).toBe('unverified');
+    if (detection.kind !== 'unverified') return;
+    expect(detection.reason).toMatch(/^no 2 sources agreed on a public IPv4: /);
+    expect(detection.reason).toContain(`${a.url} → 81.2.69.1`);
+    expect(detection.reason).toContain(`${b.url} → 81.2.69.9`);
+    expect(detection.reason).toContain(`${c.url} → no answer within 300 ms (http_timeout_ms)`);
+    expect(detection.answers).toHaveLength(3);
+  });
+
+  it('all-html/unverified-says-not-an-address', async () => {
+    const page = '<!doctype html><html><head><title>Captive portal</title></head><body>Log in</body></html>';
+    const list = [await serve(page), await serve(page)];
+    const detection = await detectPublicIp({ family: 4, sources: list.map((s) => http(s.url)), quorum: 2 });
+    expect(detection.kind).toBe('unverified');
+    if (detection.kind !== 'unverified') return;
+    for (const s of list)
+      expect(detection.reason).toContain(`${s.url} → not an address (HTML page "Captive portal")`);
+  });
+
+  it('trace/matching-h-accepted/other-h-rejected/warp-rejected', async () => {
+    const good = await serve(traceBody('81.2.69.1', '127.0.0.1'));
+    const foreign = await serve(traceBody('81.2.69.1', 'cloudflare.com'));
+    const warp = await serve(traceBody('81.2.69.1', '127.0.0.1', { warp: 'on' }));
+    const ask = (s: EchoServer) => http(`${s.url}cdn-cgi/trace`).query(4, never);
+    expect(await ask(good)).toEqual({ ok: true, source: `${good.url}cdn-cgi/trace`, ip: '81.2.69.1' });
+    expect(await ask(foreign)).toMatchObject({
+      ok: false,
+      kind: 'unparseable',
+      reason: 'trace answered for another host (h=cloudflare.com, asked 127.0.0.1)',
+    });
+    expect(await ask(warp)).toMatchObject({
+      ok: false,
+      kind: 'unparseable',
+      reason: expect.stringContaining('request went through WARP'),
+    });
+  });
+
+  it('body/json-and-bare/agree', async () => {
+    const json = await serve(() => ({
+      body: '{"ip":"81.2.69.1"}',
+      headers: { 'content-type': 'application/json' },
+    }));
+    const bare = await serve(' 81.2.69.1 \n');
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [http(json.url), http(bare.url)],
+      quorum: 2,
+    });
+    expect(detection).toMatchObject({ kind: 'verified', ip: '81.2.69.1' });
+  });
+
+  it('cgnat/rejected-with-a-warning', async () => {
+    const list = [await serve('100.64.3.4'), await serve('100.64.3.4')];
+    const detection = await detectPublicIp({ family: 4, sources: list.map((s) => http(s.url)), quorum: 2 });
+    expect(detection.kind).toBe('unverified');
+    expect(detection.warnings).toEqual([CGNAT_WARNING]);
+    expect(detection.answers[0]).toMatchObject({ ok: false, kind: 'cgnat', ip: '100.64.3.4' });
+  });
+
+  it('cgnat/warning-kept-even-when-others-agree', async () => {
+    const list = [
+      await serve('100.64.3.4'),
+      await serve(() => ({ body: '81.2.69.1', delayMs: 50 })),
+      await serve(() => ({ body: '81.2.69.1', delayMs: 50 })),
+    ];
+    const detection = await detectPublicIp({ family: 4, sources: list.map((s) => http(s.url)), quorum: 2 });
+    expect(detection).toMatchObject({ kind: 'verified', ip: '81.2.69.1', warnings: [CGNAT_WARNING] });
+  });
+
+  it('cloudflare-range/rejected', async () => {
+    const s = await serve('104.16.0.1');
+    expect(await http(s.url).query(4, never)).toEqual({
+      ok: false,
+      source: s.url,
+      kind: 'cloudflare',
+      ip: '104.16.0.1',
+      reason: "104.16.0.1 is an address in Cloudflare's own range: the request went through WARP or a proxy",
+    });
+  });
+
+  it('private/rejected-with-its-class', async () => {
+    const s = await serve('192.168.1.20');
+    expect(await http(s.url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'not_global',
+      reason: expect.stringContaining('192.168.1.20 is a private address'),
+    });
+  });
+
+  it('wrong-family/ipv6-answer-to-an-ipv4-question', async () => {
+    const s = await serve('2001:db8::1');
+    expect(await http(s.url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'wrong_family',
+      reason: 'an IPv6 address (2001:db8::1) for an IPv4 question',
+    });
+  });
+
+  it('http-status/non-2xx-named', async () => {
+    const down = await serve(() => ({ status: 503, body: 'busy' }));
+    const moved = await serve(() => ({ status: 301, headers: { location: 'https://example.com/ip' } }));
+    expect(await http(down.url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'http_status',
+      reason: 'answered HTTP 503',
+    });
+    expect(await http(moved.url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'http_status',
+      reason: 'answered HTTP 301 (redirect to https://example.com/ip: configure the final URL)',
+    });
+  });
+
+  it('oversized-body/rejected-without-reading-it-all', async () => {
+    const s = await serve('8'.repeat(100_000));
+    expect(await http(s.url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'unparseable',
+      reason: 'not an address (answer longer than 16384 bytes)',
+    });
+  });
+
+  it('refused/names-the-failure', async () => {
+    const s = await serve('81.2.69.1');
+    const url = s.url;
+    await s.close();
+    expect(await http(url).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'unreachable',
+      reason: 'connection refused by 127.0.0.1 over IPv4',
+    });
+  });
+
+  it('request/sends-a-user-agent-and-no-keep-alive', async () => {
+    const s = await serve('81.2.69.1');
+    await http(s.url).query(4, never);
+    expect(s.requests[0]?.headers['user-agent']).toMatch(/^ddns-watchdog\//);
+    expect(s.requests[0]?.headers.connection).toBe('close');
+  });
+
+  it('quorum-reached/hung-source-cancelled-and-its-socket-closed', async () => {
+    // The agreeing pair answers after 100 ms, so the hung server surely has the request by then.
+    const a = await serve(() => ({ body: '81.2.69.1', delayMs: 100 }));
+    const b = await serve(() => ({ body: '81.2.69.1', delayMs: 100 }));
+    const hung = await serve(() => ({ hang: true }));
+    const started = performance.now();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [http(hung.url, 10_000), http(a.url, 10_000), http(b.url, 10_000)],
+      quorum: 2,
+    });
+    const elapsed = performance.now() - started;
+    expect(detection).toMatchObject({ kind: 'verified', ip: '81.2.69.1' });
+    expect(elapsed).toBeLessThan(2000);
+    expect(hung.hits).toBe(1);
+    expect(detection.answers.map((x) => x.source)).not.toContain(hung.url);
+    expect(await hung.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('timeout/obeys-timeoutMs', async () => {
+    const hung = await serve(() => ({ hang: true }));
+    const slowBody = await serve(() => ({ body: '81.2.69.1', delayMs: 3000 }));
+    const started = performance.now();
+    const [a, b] = await Promise.all([
+      http(hung.url, 250).query(4, never),
+      http(slowBody.url, 250).query(4, never),
+    ]);
+    const elapsed = performance.now() - started;
+    expect(a).toMatchObject({
+      ok: false,
+      kind: 'timeout',
+      reason: 'no answer within 250 ms (http_timeout_ms)',
+    });
+    expect(b).toMatchObject({ ok: false, kind: 'timeout' });
+    expect(elapsed).toBeGreaterThanOrEqual(240);
+    expect(elapsed).toBeLessThan(1500);
+    expect(await hung.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('parent-signal/aborts-everything-quickly', async () => {
+    const hung = await serve(() => ({ hang: true }));
+    const ctrl = new AbortController();
+    const started = performance.now();
+    const pending = detectPublicIp({
+      family: 4,
+      sources: [http(hung.url, 10_000), http(hung.url, 10_000)],
+      quorum: 2,
+      signal: ctrl.signal,
+    });
+    setTimeout(() => ctrl.abort(), 50);
+    const detection = await pending;
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(detection).toMatchObject({ kind: 'unverified', reason: 'detection was cancelled' });
+    expect(detection.answers.every((x) => !x.ok && x.kind === 'aborted')).toBe(true);
+  });
+
+  it('already-aborted/no-request-sent', async () => {
+    const s = await serve('81.2.69.1');
+    const ctrl = new AbortController();
+    ctrl.abort();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [http(s.url)],
+      quorum: 1,
+      signal: ctrl.signal,
+    });
+    expect(detection).toMatchObject({ kind: 'unverified', reason: 'detection was cancelled' });
+    expect(s.hits).toBe(0);
+  });
+
+  it('no-sources/unverified-with-the-key-to-set', async () => {
+    const detection = await detectPublicIp({ family: 6, sources: [], quorum: 1 });
+    expect(detection).toMatchObject({
+      kind: 'unverified',
+      reason: 'no IPv6 sources are configured (set ip_sources_v6)',
+    });
+  });
+
+  it('throwing-source/contained', async () => {
+    const broken: IpSource = {
+      id: 'broken',
+      query: () => {
+        throw new Error('boom');
+      },
+    };
+    const rejecting: IpSource = { id: 'rejecting', query: () => Promise.reject(new Error('bang')) };
+    const fine: IpSource = {
+      id: 'fine',
+      query: async (): Promise<SourceAnswer> => ({ ok: true, source: 'fine', ip: '81.2.69.1' }),
+    };
+    const detection = await detectPublicIp({ family: 4, sources: [broken, rejecting, fine], quorum: 2 });
+    expect(detection).toMatchObject({ kind: 'unverified' });
+    if (detection.kind !== 'unverified') return;
+    expect(detection.reason).toContain('broken → failed: boom');
+    expect(detection.reason).toContain('rejecting → failed: bang');
+  });
+
+  it('logger/debug-line-per-answer', async () => {
+    const { logger, lines } = logSink();
+    const s = await serve('81.2.69.1');
+    await detectPublicIp({ family: 4, sources: [http(s.url)], quorum: 1, logger });
+    expect(lines().some((l) => l['msg'] === `IPv4 source ${s.url} answered 81.2.69.1.`)).toBe(true);
+  });
+
+  it('single-injected-dispatcher/used-for-both-families', async () => {
+    const dispatcher = new Agent();
+    try {
+      const s = await serve('81.2.69.1');
+      const source = new HttpIpSource({ url: s.url, timeoutMs: 2000, dispatcher });
+      expect(await source.query(4, never)).toMatchObject({ ok: true, ip: '81.2.69.1' });
+      // Unpinned: a 127.0.0.1 fake may play an IPv6 echo service (only the answer is checked).
+      const v6 = await serve('2001:db8::9');
+      const v6source = new HttpIpSource({ url: v6.url, timeoutMs: 2000, dispatcher });
+      expect(await v6source.query(6, never)).toMatchObject({ ok: true, ip: '2001:db8::9' });
+      expect(await v6source.query(4, never)).toMatchObject({ ok: false, kind: 'wrong_family' });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});
+
+describe('family pinning', () => {
+  let v6 = false;
+  beforeAll(async () => {
+    v6 = await ipv6LoopbackAvailable();
+  });
+
+  it('v6-question/to-an-ipv4-only-server-by-name/fails-with-a-reason', async () => {
+    // localhost resolves to 127.0.0.1 (and maybe ::1, where nothing listens): over a pinned IPv6
+    // socket the request cannot reach the IPv4-only server.
+    const s = await serve('2001:db8::1');
+    const byName = http(`http://localhost:${s.port}/`);
+    const answer = await byName.query(6, never);
+    expect(answer).toMatchObject({ ok: false, kind: 'unreachable' });
+    expect(!answer.ok && answer.reason).toMatch(/IPv6/);
+    expect(s.hits).toBe(0);
+    // The same name over IPv4 reaches it (and then rejects the IPv6 body for a v4 question).
+    expect(await byName.query(4, never)).toMatchObject({ ok: false, kind: 'wrong_family' });
+    expect(s.hits).toBe(1);
+  });
+
+  it('v6-question/to-an-ipv4-literal/refused-before-connecting', async () => {
+    const s = await serve('2001:db8::1');
+    expect(await http(s.url).query(6, never)).toMatchObject({
+      ok: false,
+      kind: 'unreachable',
+      reason: 'cannot ask over IPv6: the URL names an IPv4 address; use a host name or an IPv6 URL',
+    });
+    expect(s.hits).toBe(0);
+  });
+
+  it('v6-server-on-::1/answers-v6/refuses-a-v4-question', async (ctx) => {
+    if (!v6) ctx.skip();
+    const s = await serve('2001:db8::42', '::1');
+    expect(s.url).toBe(`http://[::1]:${s.port}/`);
+    expect(await http(s.url).query(6, never)).toEqual({ ok: true, source: s.url, ip: '2001:db8::42' });
+    expect(await http(s.url).query(4, never)).toMatchObject({
+      ok: false,
+      reason: 'cannot ask over IPv4: the URL names an IPv6 address; use a host name or an IPv4 URL',
+    });
+    expect(s.hits).toBe(1);
+  });
+
+  it('v6-trace/h-is-the-bracketless-literal', async (ctx) => {
+    if (!v6) ctx.skip();
+    const s = await serve(traceBody('2001:db8::42', '::1'), '::1');
+    expect(await http(`${s.url}cdn-cgi/trace`).query(6, never)).toMatchObject({
+      ok: true,
+      ip: '2001:db8::42',
+    });
+  });
+});
+
+function iface(address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo {
+  const base = { address, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null };
+  return family === 'IPv4' ? { ...base, family } : { ...base, family, scopeid: 0 };
+}
+
+describe('LocalIpSource', () => {
+  const table: InterfacesFn = () => ({
+    lo: [iface('127.0.0.1', 'IPv4', true), iface('::1', 'IPv6', true)],
+    eth0: [
+      iface('192.168.1.10', 'IPv4'),
+      iface('fe80::1', 'IPv6'),
+      iface('fd00::2', 'IPv6'),
+      iface('2001:db8:1::10', 'IPv6'),
+    ],
+    ppp0: [iface('81.2.69.1', 'IPv4')],
+    wg0: [iface('100.64.0.7', 'IPv4')],
+    CloudflareWARP: [iface('2606:4700:110:8a36::1', 'IPv6')],
+  });
+  const local = (id: string, fn: InterfacesFn = table) => new LocalIpSource({ id, interfaces: fn });
+
+  it.each<[string, string, 4 | 6, Partial<SourceAnswer>]>([
+    ['any/v4/first-global', 'local', 4, { ok: true, ip: '81.2.69.1' }],
+    ['any/v6/skips-link-local-and-ula', 'local', 6, { ok: true, ip: '2001:db8:1::10' }],
+    ['iface/v4/global', 'local:ppp0', 4, { ok: true, ip: '81.2.69.1' }],
+    ['iface/v6/global', 'local:eth0', 6, { ok: true, ip: '2001:db8:1::10' }],
+    [
+      'iface/v4/private-only',
+      'local:eth0',
+      4,
+      {
+        ok: false,
+        kind: 'no_address',
+        reason:
+          'no global IPv4 address on eth0 (found 192.168.1.10 on eth0: a private address (10/8, 172.16/12, 192.168/16 or fc00::/7))',
+      },
+    ],
+    ['iface/v4/cgnat', 'local:wg0', 4, { ok: false, kind: 'cgnat', ip: '100.64.0.7' }],
+    ['iface/v6/warp-range-skipped', 'local:CloudflareWARP', 6, { ok: false, kind: 'no_address' }],
+    [
+      'iface/v6/loopback-internal-skipped',
+      'local:lo',
+      6,
+      { ok: false, kind: 'no_address', reason: 'no global IPv6 address on lo' },
+    ],
+    [
+      'iface/missing',
+      'local:eth9',
+      4,
+      {
+        ok: false,
+        kind: 'invalid',
+        reason: 'no interface named eth9 on this host (it has: CloudflareWARP, eth0, lo, ppp0, wg0)',
+      },
+    ],
+    ['iface/empty-name', 'local:', 4, { ok: false, kind: 'invalid' }],
+  ])('%s', async (_name, id, family, expected) => {
+    expect(await local(id).query(family, never)).toMatchObject({ source: id, ...expected });
+  });
+
+  it('table-read-fails/reason', async () => {
+    const failing = () => {
+      throw new Error('uv_interface_addresses failed');
+    };
+    expect(await local('local', failing).query(4, never)).toMatchObject({
+      ok: false,
+      reason: "could not list this host's interfaces: uv_interface_addresses failed",
+    });
+  });
+
+  it('quorum-1/local-source-verifies', async () => {
+    const detection = await detectPublicIp({ family: 6, sources: [local('local')], quorum: 1 });
+    expect(detection).toMatchObject({ kind: 'verified', ip: '2001:db8:1::10', agreeing: ['local'] });
+  });
+
+  it('cgnat/local-answer-warns', async () => {
+    const detection = await detectPublicIp({ family: 4, sources: [local('local:wg0')], quorum: 1 });
+    expect(detection).toMatchObject({ kind: 'unverified', warnings: [CGNAT_WARNING] });
+  });
+});
+
+describe('watchLocalAddresses', () => {
+  it('change/calls-onChange-once-per-change', async () => {
+    const clock = new ManualClock();
+    let current: ReturnType<InterfacesFn> = {
+      eth0: [iface('2001:db8::1', 'IPv6'), iface('fe80::1', 'IPv6')],
+    };
+    const changes: Array<[string[], string[]]> = [];
+    const stop = new AbortController();
+    const done = watchLocalAddresses({
+      clock,
+      intervalMs: 10_000,
+      signal: stop.signal,
+      interfaces: () => current,
+      onChange: (now, previous) => changes.push([now, previous]),
+    });
+    await clock.advance(10_000);
+    expect(changes).toEqual([]);
+    // A link-local change is not a change of global addresses.
+    current = { eth0: [iface('2001:db8::1', 'IPv6'), iface('fe80::2', 'IPv6')] };
+    await clock.advance(10_000);
+    expect(changes).toEqual([]);
+    current = { eth0: [iface('2001:db8::2', 'IPv6')], ppp0: [iface('81.2.69.1', 'IPv4')] };
+    await clock.advance(10_000);
+    expect(changes).toEqual([[['2001:db8::2', '81.2.69.1'], ['2001:db8::1']]]);
+    await clock.advance(30_000);
+    expect(changes).toHaveLength(1);
+    stop.abort();
+    await done;
+  });
+
+  it('table-read-fails/no-change-and-keeps-polling', async () => {
+    const clock = new ManualClock();
+    let fail = false;
+    let current: ReturnType<InterfacesFn> = { eth0: [iface('81.2.69.1', 'IPv4')] };
+    const changes: string[][] = [];
+    const stop = new AbortController();
+    const done = watchLocalAddresses({
+      clock,
+      intervalMs: 1000,
+      signal: stop.signal,
+      interfaces: () => {
+        if (fail) throw new Error('nope');
+        return current;
+      },
+      onChange: (now) => {
+        changes.push(now);
+        throw new Error('callback failure is contained');
+      },
+    });
+    fail = true;
+    await clock.advance(1000);
+    fail = false;
+    current = { eth0: [iface('81.2.69.2', 'IPv4')] };
+    await clock.advance(1000);
+    current = { eth0: [iface('81.2.69.3', 'IPv4')] };
+    await clock.advance(1000);
+    expect(changes).toEqual([['81.2.69.2'], ['81.2.69.3']]);
+    stop.abort();
+    await done;
+  });
+});
+
+describe('buildSources', () => {
+  it('maps-each-string-to-its-source', () => {
+    const sources = buildSources(
+      ['https://cloudflare.com/cdn-cgi/trace', 'local', 'local:eth0', ' http://127.0.0.1:1/ '],
+      {
+        timeoutMs: 1000,
+      },
+    );
+    expect(sources.map((s) => [s.id, s.constructor.name])).toEqual([
+      ['https://cloudflare.com/cdn-cgi/trace', 'HttpIpSource'],
+      ['local', 'LocalIpSource'],
+      ['local:eth0', 'LocalIpSource'],
+      ['http://127.0.0.1:1/', 'HttpIpSource'],
+    ]);
+  });
+
+  it('bad-entries/one-config-error-listing-each', () => {
+    let error: unknown;
+    try {
+      buildSources(['ftp://example.com/ip', 'https://ok.example/', 'not a url'], { timeoutMs: 1000 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'IP source "ftp://example.com/ip" is neither an http(s) URL nor local / local:IFACE; fix ip_sources or ip_sources_v6',
+      'IP source "not a url" is neither an http(s) URL nor local / local:IFACE; fix ip_sources or ip_sources_v6',
+    ]);
+  });
+
+  it('built-http-source/works-end-to-end', async () => {
+    const s = await serve('81.2.69.1');
+    const [source] = buildSources([s.url], { timeoutMs: 1000 });
+    expect(await source?.query(4, never)).toMatchObject({ ok: true, ip: '81.2.69.1' });
+  });
+});

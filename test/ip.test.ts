@@ -1,0 +1,437 @@
+import { describe, expect, it } from 'vitest';
+import { type ConsensusAnswer, explainNoQuorum, tally } from '../src/domain/consensus.js';
+import {
+  CLOUDFLARE_RANGES,
+  classifyIp,
+  type IpClass,
+  ipEquals,
+  isCloudflareAddress,
+  normalizeIp,
+  parseIp,
+} from '../src/domain/ip.js';
+import { CGNAT_WARNING, judgeAddress, parseBody } from '../src/ip/parse-body.js';
+import { traceBody } from './fakes/ip-echo.js';
+
+describe('parseIp', () => {
+  it.each<[string, string, string | null]>([
+    ['v4/plain', '81.2.69.1', '81.2.69.1'],
+    ['v4/zeros', '0.0.0.0', '0.0.0.0'],
+    ['v4/max', '255.255.255.255', '255.255.255.255'],
+    ['v4/leading-zero-refused', '01.2.3.4', null],
+    ['v4/octet-overflow', '256.1.1.1', null],
+    ['v4/three-parts', '1.2.3', null],
+    ['v4/five-parts', '1.2.3.4.5', null],
+    ['v4/trailing-dot', '1.2.3.4.', null],
+    ['v4/surrounding-space', ' 1.2.3.4', null],
+    ['v4/hex-octet', '0x7f.0.0.1', null],
+    ['v4/prefix-length', '10.0.0.0/8', null],
+    ['v6/upper-case', '2001:DB8::1', '2001:db8::1'],
+    ['v6/full-form', '2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['v6/longest-run-compressed', '2001:db8:0:0:1:0:0:0', '2001:db8:0:0:1::'],
+    ['v6/tie-first-run-compressed', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['v6/single-zero-group-kept', '2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['v6/unspecified', '::', '::'],
+    ['v6/loopback-long', '0:0:0:0:0:0:0:1', '::1'],
+    ['v6/trailing-double-colon', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
+    ['v6/leading-zeros-dropped', 'fe80::000a:0b', 'fe80::a:b'],
+    ['v6/mapped-dotted', '::FFFF:192.0.2.1', '::ffff:192.0.2.1'],
+    ['v6/mapped-hex', '::ffff:c000:201', '::ffff:192.0.2.1'],
+    ['v6/mapped-long', '0:0:0:0:0:ffff:192.0.2.1', '::ffff:192.0.2.1'],
+    ['v6/embedded-v4-not-mapped', '64:ff9b::192.0.2.1', '64:ff9b::c000:201'],
+    ['v6/two-double-colons', '1::2::3', null],
+    ['v6/nine-groups', '1:2:3:4:5:6:7:8:9', null],
+    ['v6/double-colon-with-eight-groups', '1:2:3:4::5:6:7:8', null],
+    ['v6/seven-groups-no-double-colon', '1:2:3:4:5:6:7', null],
+    ['v6/group-too-long', '12345::', null],
+    ['v6/bad-hex', '2001:db8::g', null],
+    ['v6/zone-id', 'fe80::1%eth0', null],
+    ['v6/brackets', '[::1]', null],
+    ['v6/single-leading-colon', ':1::', null],
+    ['v6/v4-tail-bad', '::ffff:1.2.3', null],
+    ['v6/v4-in-head', '1.2.3.4::', null],
+    ['other/empty', '', null],
+    ['other/host-name', 'example.com', null],
+  ])('%s', (_name, input, expected) => {
+    expect(parseIp(input)?.canonical ?? null).toBe(expected);
+    expect(normalizeIp(input)).toBe(expected);
+  });
+
+  it('v6/mapped/exposes-the-ipv4', () => {
+    expect(parseIp('::ffff:81.2.69.1')).toMatchObject({ family: 6, mappedV4: '81.2.69.1' });
+    expect(parseIp('81.2.69.1')).toMatchObject({ family: 4, bytes: [81, 2, 69, 1] });
+  });
+});
+
+describe('ipEquals', () => {
+  it.each<[string, string, string, boolean]>([
+    ['v4/same', '81.2.69.1', '81.2.69.1', true],
+    ['v4/different', '81.2.69.1', '81.2.69.2', false],
+    ['v6/different-spelling', '2001:DB8:0::1', '2001:db8::0:1', true],
+    ['v6/different', '2001:db8::1', '2001:db8::2', false],
+    ['mixed/v4-vs-mapped-v6', '81.2.69.1', '::ffff:81.2.69.1', false],
+    ['invalid/both-garbage', 'nope', 'nope', false],
+    ['invalid/empty', '', '81.2.69.1', false],
+  ])('%s', (_name, a, b, expected) => {
+    expect(ipEquals(a, b)).toBe(expected);
+    expect(ipEquals(b, a)).toBe(expected);
+  });
+});
+
+describe('classifyIp', () => {
+  it.each<[string, string, IpClass]>([
+    ['v4/unspecified', '0.0.0.0', 'unspecified'],
+    ['v4/this-network', '0.1.2.3', 'reserved'],
+    ['v4/private-10', '10.1.2.3', 'private'],
+    ['v4/cgnat-low', '100.64.0.1', 'cgnat'],
+    ['v4/cgnat-high', '100.127.255.255', 'cgnat'],
+    ['v4/after-cgnat', '100.128.0.1', 'global'],
+    ['v4/loopback', '127.0.0.1', 'loopback'],
+    ['v4/loopback-other', '127.5.5.5', 'loopback'],
+    ['v4/link-local', '169.254.1.1', 'link_local'],
+    ['v4/private-172-low', '172.16.0.1', 'private'],
+    ['v4/private-172-high', '172.31.255.255', 'private'],
+    ['v4/after-private-172', '172.32.0.1', 'global'],
+    ['v4/ietf-protocol', '192.0.0.8', 'reserved'],
+    ['v4/documentation-1-is-global', '192.0.2.1', 'global'],
+    ['v4/documentation-2-is-global', '198.51.100.7', 'global'],
+    ['v4/documentation-3-is-global', '203.0.113.9', 'global'],
+    ['v4/6to4-relay', '192.88.99.1', 'reserved'],
+    ['v4/private-192-168', '192.168.1.1', 'private'],
+    ['v4/benchmarking-low', '198.18.0.1', 'reserved'],
+    ['v4/benchmarking-high', '198.19.255.255', 'reserved'],
+    ['v4/after-benchmarking', '198.20.0.1', 'global'],
+    ['v4/multicast-low', '224.0.0.251', 'multicast'],
+    ['v4/multicast-high', '239.255.255.250', 'multicast'],
+    ['v4/reserved-240', '240.0.0.1', 'reserved'],
+    ['v4/broadcast', '255.255.255.255', 'reserved'],
+    ['v4/global', '81.2.69.1', 'global'],
+    ['v4/google-dns', '8.8.8.8', 'global'],
+    ['v4/cloudflare/resolver', '1.1.1.1', 'cloudflare'],
+    ['v4/cloudflare/resolver-2', '1.0.0.1', 'cloudflare'],
+    ['v4/cloudflare/not-1.1.2.0', '1.1.2.1', 'global'],
+    ['v4/cloudflare/104.16', '104.16.132.229', 'cloudflare'],
+    ['v4/cloudflare/104.24-14-end', '104.27.255.255', 'cloudflare'],
+    ['v4/cloudflare/172.64', '172.64.0.1', 'cloudflare'],
+    ['v4/cloudflare/172.64-13-end', '172.71.255.255', 'cloudflare'],
+    ['v4/cloudflare/after-172.64-13', '172.72.0.1', 'global'],
+    ['v4/cloudflare/162.158-15', '162.159.200.1', 'cloudflare'],
+    ['v4/cloudflare/173.245.48-20-end', '173.245.63.255', 'cloudflare'],
+    ['v4/cloudflare/131.0.72-22-end', '131.0.75.255', 'cloudflare'],
+    ['v4/cloudflare/after-131.0.72-22', '131.0.76.0', 'global'],
+    ['v6/unspecified', '::', 'unspecified'],
+    ['v6/loopback', '::1', 'loopback'],
+    ['v6/link-local', 'fe80::1', 'link_local'],
+    ['v6/link-local-end', 'febf::1', 'link_local'],
+    ['v6/site-local-deprecated', 'fec0::1', 'reserved'],
+    ['v6/ula-fc', 'fc00::1', 'private'],
+    ['v6/ula-fd', 'fd12:3456::1', 'private'],
+    ['v6/multicast', 'ff02::1', 'multicast'],
+    ['v6/nat64', '64:ff9b::c000:201', 'reserved'],
+    ['v6/discard', '100::1', 'reserved'],
+    ['v6/teredo', '2001::1', 'reserved'],
+    ['v6/benchmarking', '2001:2::1', 'reserved'],
+    ['v6/documentation-is-global', '2001:db8::1', 'global'],
+    ['v6/documentation-3fff-is-global', '3fff::1', 'global'],
+    ['v6/6to4-is-global', '2002:c000:201::1', 'global'],
+    ['v6/global', '2a01:4f8::1', 'global'],
+    ['v6/outside-2000-3', '4000::1', 'reserved'],
+    ['v6/ipv4-compatible', '::1.2.3.4', 'reserved'],
+    ['v6/cloudflare/resolver', '2606:4700:4700::1111', 'cloudflare'],
+    ['v6/cloudflare/2400:cb00', '2400:cb00::1', 'cloudflare'],
+    ['v6/cloudflare/2a06:98c0-29-end', '2a06:98c7:ffff::1', 'cloudflare'],
+    ['v6/cloudflare/after-2a06:98c0-29', '2a06:98c8::1', 'global'],
+    ['v6/mapped/private', '::ffff:10.0.0.1', 'private'],
+    ['v6/mapped/cgnat', '::ffff:100.64.0.1', 'cgnat'],
+    ['v6/mapped/cloudflare', '::ffff:1.1.1.1', 'cloudflare'],
+    ['v6/mapped/global', '::ffff:81.2.69.1', 'global'],
+  ])('%s', (_name, ip, expected) => {
+    expect(classifyIp(ip)).toBe(expected);
+    expect(isCloudflareAddress(ip)).toBe(expected === 'cloudflare');
+  });
+
+  it('invalid/gives-null', () => {
+    expect(classifyIp('not an ip')).toBeNull();
+    expect(isCloudflareAddress('not an ip')).toBe(false);
+  });
+
+  it("cloudflare/ranges-match-cloudflare's-published-list-plus-the-resolver", () => {
+    expect([...CLOUDFLARE_RANGES].sort()).toEqual(
+      [
+        '173.245.48.0/20',
+        '103.21.244.0/22',
+        '103.22.200.0/22',
+        '103.31.4.0/22',
+        '141.101.64.0/18',
+        '108.162.192.0/18',
+        '190.93.240.0/20',
+        '188.114.96.0/20',
+        '197.234.240.0/22',
+        '198.41.128.0/17',
+        '162.158.0.0/15',
+        '104.16.0.0/13',
+        '104.24.0.0/14',
+        '172.64.0.0/13',
+        '131.0.72.0/22',
+        '1.1.1.0/24',
+        '1.0.0.0/24',
+        '2400:cb00::/32',
+        '2606:4700::/32',
+        '2803:f800::/32',
+        '2405:b500::/32',
+        '2405:8100::/32',
+        '2a06:98c0::/29',
+        '2c0f:f248::/32',
+      ].sort(),
+    );
+    for (const cidr of CLOUDFLARE_RANGES) {
+      const base = cidr.split('/')[0] ?? '';
+      expect(isCloudflareAddress(base), cidr).toBe(true);
+    }
+  });
+});
+
+const ok = (source: string, ip: string): ConsensusAnswer => ({ ok: true, source, ip });
+const bad = (source: string, reason: string): ConsensusAnswer => ({ ok: false, source, reason });
+
+describe('tally', () => {
+  it.each<[string, ConsensusAnswer[], number, { ip: string; agreeing: string[] } | null]>([
+    [
+      'quorum-2/pair-agrees-over-a-liar',
+      [ok('a', '81.2.69.1'), ok('b', '81.2.69.9'), ok('c', '81.2.69.1')],
+      2,
+      { ip: '81.2.69.1', agreeing: ['a', 'c'] },
+    ],
+    ['quorum-2/no-pair', [ok('a', '81.2.69.1'), ok('b', '81.2.69.9')], 2, null],
+    [
+      'quorum-2/spellings-normalised',
+      [ok('a', '2001:DB8::1'), ok('b', '2001:db8:0::1')],
+      2,
+      { ip: '2001:db8::1', agreeing: ['a', 'b'] },
+    ],
+    ['quorum-2/duplicate-source-counts-once', [ok('a', '81.2.69.1'), ok('a', '81.2.69.1')], 2, null],
+    [
+      'quorum-2/failures-ignored',
+      [bad('a', 'timeout'), ok('b', '81.2.69.1'), bad('c', 'x'), ok('d', '81.2.69.1')],
+      2,
+      { ip: '81.2.69.1', agreeing: ['b', 'd'] },
+    ],
+    [
+      'quorum-2/first-to-reach-quorum-wins',
+      [ok('a', '81.2.69.1'), ok('b', '81.2.69.9'), ok('c', '81.2.69.9'), ok('d', '81.2.69.1')],
+      2,
+      { ip: '81.2.69.9', agreeing: ['b', 'c'] },
+    ],
+    ['quorum-1/first-answer', [bad('a', 'x'), ok('b', '81.2.69.1')], 1, { ip: '81.2.69.1', agreeing: ['b'] }],
+    ['quorum-0/counts-as-1', [ok('a', '81.2.69.1')], 0, { ip: '81.2.69.1', agreeing: ['a'] }],
+    ['quorum-3/too-few', [ok('a', '81.2.69.1'), ok('b', '81.2.69.1')], 3, null],
+    ['empty', [], 2, null],
+  ])('%s', (_name, answers, quorum, expected) => {
+    expect(tally(answers, quorum)).toEqual(expected);
+  });
+});
+
+describe('explainNoQuorum', () => {
+  it.each<[string, ConsensusAnswer[], number, 4 | 6, string]>([
+    [
+      'v4/quorum-2/disagreement',
+      [
+        ok('https://a', '81.2.69.1'),
+        ok('https://b', '81.2.69.9'),
+        bad('https://c', 'not an address (HTML page)'),
+      ],
+      2,
+      4,
+      'no 2 sources agreed on a public IPv4: https://a → 81.2.69.1, https://b → 81.2.69.9, https://c → not an address (HTML page)',
+    ],
+    [
+      'v6/quorum-1/all-failed',
+      [bad('local', 'no global IPv6 address on any interface')],
+      1,
+      6,
+      'no source found a public IPv6: local → no global IPv6 address on any interface',
+    ],
+    [
+      'v4/quorum-above-source-count',
+      [ok('https://a', '81.2.69.1')],
+      2,
+      4,
+      'no 2 sources agreed on a public IPv4 (only 1 source for ip_quorum 2: add sources to ip_sources or lower ip_quorum): https://a → 81.2.69.1',
+    ],
+    ['v6/no-sources', [], 2, 6, 'no IPv6 sources are configured (set ip_sources_v6)'],
+  ])('%s', (_name, answers, quorum, family, expected) => {
+    expect(explainNoQuorum(answers, quorum, family)).toBe(expected);
+  });
+});
+
+describe('parseBody', () => {
+  const host = 'cloudflare.com';
+  it.each<[string, string, string]>([
+    ['bare/v4', '81.2.69.1\n', '81.2.69.1'],
+    ['bare/v6-crlf', '2001:DB8::1\r\n', '2001:db8::1'],
+    ['bare/bom', '\uFEFF81.2.69.1', '81.2.69.1'],
+    ['bare/surrounding-blank-lines', '\n\n 81.2.69.1 \n\n', '81.2.69.1'],
+    ['json/ip', '{"ip":"81.2.69.1"}', '81.2.69.1'],
+    ['json/extra-fields', '{"ip":"2001:db8::7","country":"GB"}', '2001:db8::7'],
+    ['trace/ok', traceBody('81.2.69.1', 'cloudflare.com'), '81.2.69.1'],
+    ['trace/host-case-and-final-dot', traceBody('81.2.69.1', 'Cloudflare.COM.'), '81.2.69.1'],
+    ['trace/warp-off', traceBody('81.2.69.1', 'cloudflare.com', { warp: 'off' }), '81.2.69.1'],
+  ])('%s', (_name, body, expected) => {
+    const result = parseBody(body, { host });
+    expect(result.ok && result.ip.canonical).toBe(expected);
+  });
+
+  it.each<[string, string, string]>([
+    ['empty/nothing', '', 'not an address (empty answer)'],
+    ['empty/whitespace', ' \n\t ', 'not an address (empty answer)'],
+    [
+      'html/captive-portal',
+      '<!DOCTYPE html><html><head><title>Hotel WiFi Login</title></head><body>…</body></html>',
+      'not an address (HTML page "Hotel WiFi Login")',
+    ],
+    ['html/no-title', '<html><body>81.2.69.1</body></html>', 'not an address (HTML page)'],
+    [
+      'cloudflare-error/1034',
+      'error code: 1034',
+      'not an address (Cloudflare error page "error code: 1034")',
+    ],
+    ['json/no-ip-field', '{"address":"81.2.69.1"}', 'not an address (JSON without an "ip" field)'],
+    ['json/ip-not-a-string', '{"ip":81}', 'not an address (JSON without an "ip" field)'],
+    ['json/array', '["81.2.69.1"]', 'not an address (JSON without an "ip" field)'],
+    ['json/malformed', '{"ip":', 'not an address (malformed JSON "{"ip":")'],
+    ['json/ip-garbage', '{"ip":"localhost"}', 'not an address (JSON ip "localhost")'],
+    [
+      'trace/other-host',
+      traceBody('81.2.69.1', 'example.net'),
+      'trace answered for another host (h=example.net, asked cloudflare.com)',
+    ],
+    ['trace/no-h-line', 'ip=81.2.69.1\nts=1\n', 'trace without an h= line: cannot tell which host answered'],
+    [
+      'trace/warp-on',
+      traceBody('81.2.69.1', host, { warp: 'on' }),
+      'request went through WARP (warp=on): turn WARP off for this host',
+    ],
+    [
+      'trace/warp-plus',
+      traceBody('81.2.69.1', host, { warp: 'plus' }),
+      'request went through WARP (warp=plus): turn WARP off for this host',
+    ],
+    [
+      'trace/gateway-on',
+      traceBody('81.2.69.1', host, { gateway: 'on' }),
+      'request went through Cloudflare Gateway (gateway=on)',
+    ],
+    ['trace/ip-garbage', traceBody('unknown', host), 'not an address (trace ip= "unknown")'],
+    ['text/word', 'forbidden', 'not an address (text "forbidden")'],
+    ['text/multi-line', 'your ip is\n81.2.69.1', 'not an address (2 lines of text starting "your ip is")'],
+    ['text/long-line-cut', 'x'.repeat(100), `not an address (text "${'x'.repeat(40)}…")`],
+  ])('%s', (_name, body, reason) => {
+    expect(parseBody(body, { host })).toEqual({ ok: false, reason });
+  });
+
+  it('trace/ipv6-literal-host', () => {
+    const result = parseBody(traceBody('2001:db8::1', '::1'), { host: '[::1]' });
+    expect(result.ok && result.ip.canonical).toBe('2001:db8::1');
+  });
+});
+
+describe('judgeAddress', () => {
+  it.each<[string, string, 4 | 6, ReturnType<typeof judgeAddress>]>([
+    ['v4/global', '81.2.69.1', 4, { ok: true, ip: '81.2.69.1' }],
+    ['v6/global', '2001:db8::1', 6, { ok: true, ip: '2001:db8::1' }],
+    ['v4-question/mapped-answer-read-as-v4', '::ffff:81.2.69.1', 4, { ok: true, ip: '81.2.69.1' }],
+    [
+      'v4-question/v6-answer',
+      '2001:db8::1',
+      4,
+      {
+        ok: false,
+        kind: 'wrong_family',
+        ip: '2001:db8::1',
+        reason: 'an IPv6 address (2001:db8::1) for an IPv4 question',
+      },
+    ],
+    [
+      'v6-question/v4-answer',
+      '81.2.69.1',
+      6,
+      {
+        ok: false,
+        kind: 'wrong_family',
+        ip: '81.2.69.1',
+        reason: 'an IPv4 address (81.2.69.1) for an IPv6 question',
+      },
+    ],
+    [
+      'v6-question/mapped-answer',
+      '::ffff:81.2.69.1',
+      6,
+      {
+        ok: false,
+        kind: 'wrong_family',
+        ip: '::ffff:81.2.69.1',
+        reason: 'an IPv4 address (::ffff:81.2.69.1) for an IPv6 question',
+      },
+    ],
+    [
+      'v4/private',
+      '192.168.1.5',
+      4,
+      {
+        ok: false,
+        kind: 'not_global',
+        ip: '192.168.1.5',
+        reason: '192.168.1.5 is a private address (10/8, 172.16/12, 192.168/16 or fc00::/7)',
+      },
+    ],
+    [
+      'v6/link-local',
+      'fe80::1',
+      6,
+      {
+        ok: false,
+        kind: 'not_global',
+        ip: 'fe80::1',
+        reason: 'fe80::1 is a link-local address (169.254/16 or fe80::/10)',
+      },
+    ],
+    [
+      'v4/cgnat',
+      '100.64.1.2',
+      4,
+      {
+        ok: false,
+        kind: 'cgnat',
+        ip: '100.64.1.2',
+        reason: `100.64.1.2 is a CGNAT address: ${CGNAT_WARNING}`,
+      },
+    ],
+    [
+      'v4/cloudflare',
+      '104.16.0.1',
+      4,
+      {
+        ok: false,
+        kind: 'cloudflare',
+        ip: '104.16.0.1',
+        reason:
+          "104.16.0.1 is an address in Cloudflare's own range: the request went through WARP or a proxy",
+      },
+    ],
+    [
+      'v6/cloudflare',
+      '2606:4700:110::1',
+      6,
+      {
+        ok: false,
+        kind: 'cloudflare',
+        ip: '2606:4700:110::1',
+        reason:
+          "2606:4700:110::1 is an address in Cloudflare's own range: the request went through WARP or a proxy",
+      },
+    ],
+  ])('%s', (_name, ip, family, expected) => {
+    const parsed = parseIp(ip);
+    expect(parsed).not.toBeNull();
+    expect(judgeAddress(parsed!, family)).toEqual(expected);
+  });
+});
