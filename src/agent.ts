@@ -10,7 +10,7 @@ import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
 import { DohClient } from './dns/doh.js';
 import { errorMessage } from './errors.js';
 import { EventBus } from './events.js';
-import { detectPublicIp, buildSources } from './ip/detector.js';
+import { buildSources, detectPublicIp } from './ip/detector.js';
 import type { IpFamily, IpSource } from './ip/ip-source.js';
 import { watchLocalAddresses } from './ip/local-source.js';
 import type { Logger } from './log.js';
@@ -81,8 +81,14 @@ export class Agent {
           : null;
     const doh = options.doh ?? new DohClient({ url: config.doh_url, ...http });
     const sources = options.sources ?? {
-      4: buildSources(config.ip_sources, { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) }),
-      6: buildSources(config.ip_sources_v6, { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) }),
+      4: buildSources(config.ip_sources, {
+        timeoutMs: config.http_timeout_ms,
+        ...(dispatcher ? { dispatcher } : {}),
+      }),
+      6: buildSources(config.ip_sources_v6, {
+        timeoutMs: config.http_timeout_ms,
+        ...(dispatcher ? { dispatcher } : {}),
+      }),
     };
     const ipLogger = logger.child({ module: 'ip' });
     const detect = (family: IpFamily, signal?: AbortSignal) =>
@@ -139,7 +145,9 @@ export class Agent {
       },
     });
 
-    if ([...config.ip_sources, ...config.ip_sources_v6].some((s) => s === 'local' || s.startsWith('local:'))) {
+    if (
+      [...config.ip_sources, ...config.ip_sources_v6].some((s) => s === 'local' || s.startsWith('local:'))
+    ) {
       watchLocalAddresses({
         clock: this.clock,
         intervalMs: 10_000,

@@ -10,7 +10,9 @@ cli(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err) => {
-    process.stderr.write(`ddns-watchdog stopped on an unexpected error: ${errorMessage(err)}\nPlease report this.\n`);
+    process.stderr.write(
+      `ddns-watchdog stopped on an unexpected error: ${errorMessage(err)}\nPlease report this.\n`,
+    );
     process.exit(EXIT.runtime);
   },
 );

@@ -3,6 +3,8 @@
  * token can list each zone and its records, detects the public IP and prints the plan per record.
  * Writes nothing. Exit 0 in sync, 3 changes pending, 2 runtime failure.
  */
+
+import { pino } from 'pino';
 import { Agent, type AgentOptions } from './agent.js';
 import type { Config } from './config/schema.js';
 import type { DnsProvider, Zone } from './dns/dns-provider.js';
@@ -20,8 +22,16 @@ export interface CheckOptions {
 export async function runCheck(config: Config, options: CheckOptions = {}): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const logger =
-    options.logger ?? createLogger({ level: 'warn', format: config.log_format, secrets: options.secrets ?? [] });
-  out(`Configuration is valid. Mode: ${config.mode}. Records: ${config.records.map((r) => r.name).join(', ') || 'none'}.`);
+    options.logger ??
+    createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: pino.destination(2),
+      secrets: options.secrets ?? [],
+    });
+  out(
+    `Configuration is valid. Mode: ${config.mode}. Records: ${config.records.map((r) => r.name).join(', ') || 'none'}.`,
+  );
   // Plan in dry-run with a state that is never saved: check changes nothing.
   const agent = await Agent.create({
     config: { ...config, mode: 'dry-run', min_update_interval_seconds: 0, delete_on_stop: false },
@@ -81,7 +91,11 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
 }
 
 /** Lists each zone the records need and its records: proof of Zone·Zone·Read and DNS read. */
-async function verifyToken(provider: DnsProvider, config: Config, out: (l: string) => void): Promise<boolean> {
+async function verifyToken(
+  provider: DnsProvider,
+  config: Config,
+  out: (l: string) => void,
+): Promise<boolean> {
   let zones: Zone[];
   try {
     zones = await provider.listZones();
@@ -114,6 +128,7 @@ async function verifyToken(provider: DnsProvider, config: Config, out: (l: strin
       ok = false;
     }
   }
-  if (ok && needed.size > 0) out('Note: write permission (Zone · DNS · Edit) is only proven by a write; run the agent to apply.');
+  if (ok && needed.size > 0)
+    out('Note: write permission (Zone · DNS · Edit) is only proven by a write; run the agent to apply.');
   return ok;
 }

@@ -62,7 +62,9 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   const command = parsed.positionals[0] ?? 'run';
   if (!['run', 'check', 'demo'].includes(command) || parsed.positionals.length > 1) {
-    process.stderr.write(`Unknown command "${parsed.positionals.join(' ')}". Use run, check or demo; see --help.\n`);
+    process.stderr.write(
+      `Unknown command "${parsed.positionals.join(' ')}". Use run, check or demo; see --help.\n`,
+    );
     return EXIT.config;
   }
   if (command === 'demo') {
@@ -90,9 +92,12 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return EXIT.config;
   }
 
-  const secrets = [config.cloudflare_api_token, config.mqtt_password, config.plug_password, config.ha_token].filter(
-    (s): s is string => typeof s === 'string',
-  );
+  const secrets = [
+    config.cloudflare_api_token,
+    config.mqtt_password,
+    config.plug_password,
+    config.ha_token,
+  ].filter((s): s is string => typeof s === 'string');
   if (command === 'check') return runCheck(config, { secrets });
   const logger = createLogger({ level: config.log_level, format: config.log_format, secrets });
   return runAgent(config, logger);

@@ -6,7 +6,13 @@ import type { Logger } from './log.js';
 
 export interface EventPayloads {
   ip_changed: { family: 'ipv4' | 'ipv6'; old: string | null; new: string; sources: string[] };
-  dns_updated: { record: string; record_type: 'A' | 'AAAA'; old: string | null; new: string; action: 'update' | 'create' };
+  dns_updated: {
+    record: string;
+    record_type: 'A' | 'AAAA';
+    old: string | null;
+    new: string;
+    action: 'update' | 'create';
+  };
   dns_update_failed: { record: string; record_type: 'A' | 'AAAA'; error: string; retry_at: string | null };
   health_changed: { from: string; to: string; reason?: string };
   wan_down: { since: string };

@@ -65,7 +65,10 @@ export function createLogger(options: LogOptions = {}): Logger {
     return pino({
       ...base,
       formatters: {},
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' },
+      },
     });
   }
   return pino(base);

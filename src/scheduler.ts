@@ -94,7 +94,10 @@ export class Scheduler {
     const { clock, logger } = this.#o;
     while (!this.#stop.signal.aborted) {
       const reasons = this.#pending.length > 0 ? this.#pending.splice(0) : ['interval'];
-      const records = this.#pendingRecords === null || this.#pendingRecords === undefined ? undefined : [...this.#pendingRecords];
+      const records =
+        this.#pendingRecords === null || this.#pendingRecords === undefined
+          ? undefined
+          : [...this.#pendingRecords];
       this.#pendingRecords = null;
       const waiters = this.#done.splice(0);
       let outcome: CycleOutcome = { retryAt: null };

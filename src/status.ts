@@ -28,7 +28,14 @@ export const DNS_STATUS_VALUES: readonly RecordStatus[] = [
   'disabled',
 ];
 
-export const RECOVERY_STATE_VALUES = ['disabled', 'idle', 'waiting', 'cycling', 'grace', 'exhausted'] as const;
+export const RECOVERY_STATE_VALUES = [
+  'disabled',
+  'idle',
+  'waiting',
+  'cycling',
+  'grace',
+  'exhausted',
+] as const;
 export type RecoveryState = (typeof RECOVERY_STATE_VALUES)[number];
 
 export interface ProbeSummary {

@@ -41,7 +41,11 @@ async function server(status = 200) {
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
-  return { hits, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => srv.close(() => r())) };
+  return {
+    hits,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => srv.close(() => r())),
+  };
 }
 
 const closers: Array<() => Promise<void>> = [];
@@ -75,7 +79,13 @@ describe('Webhook', () => {
     const hook = new Webhook({ url: `${s.url}/hook`, timeoutMs: 1000, logger: sink.logger });
     bus.on('webhook', (e) => hook.send(e));
     bus.emit('ip_changed', { family: 'ipv4', old: null, new: '81.2.69.1', sources: ['a', 'b'] });
-    bus.emit('dns_updated', { record: 'a.example.com', record_type: 'A', old: null, new: '81.2.69.1', action: 'create' });
+    bus.emit('dns_updated', {
+      record: 'a.example.com',
+      record_type: 'A',
+      old: null,
+      new: '81.2.69.1',
+      action: 'create',
+    });
     await hook.flush();
     expect(s.hits.map((h) => JSON.parse(h.body).type)).toEqual(['ip_changed', 'dns_updated']);
     expect(JSON.parse(s.hits[0]!.body)).toEqual({

@@ -151,7 +151,12 @@ describe('reconciler against the fake Cloudflare', () => {
     expect(r.ok).toBe(false);
     expect(recordState(world, 'rr.example.com')?.status).toBe('error');
     expect(recordState(world, 'rr.example.com')?.error).toMatch(/2 A records exist .*round-robin/);
-    expect(world.cf.records({ name: 'rr.example.com' }).map((x) => x.content).sort()).toEqual(['81.2.69.1', '81.2.69.2']);
+    expect(
+      world.cf
+        .records({ name: 'rr.example.com' })
+        .map((x) => x.content)
+        .sort(),
+    ).toEqual(['81.2.69.1', '81.2.69.2']);
     expect(recordState(world, 'ok.example.com')?.status).toBe('in_sync');
   });
 
@@ -161,7 +166,12 @@ describe('reconciler against the fake Cloudflare', () => {
       method: 'POST',
       path: /dns_records$/,
       status: 400,
-      body: { success: false, errors: [{ code: 81057, message: 'An identical record already exists.' }], messages: [], result: null },
+      body: {
+        success: false,
+        errors: [{ code: 81057, message: 'An identical record already exists.' }],
+        messages: [],
+        result: null,
+      },
     });
     // The record appears "meanwhile" (someone else created it).
     world.cf.addRecord({ name: 'home.example.com', type: 'A', content: '81.2.69.160' });
@@ -217,7 +227,17 @@ describe('IP consensus decides whether anything is written', () => {
 describe('Cloudflare failures', () => {
   it('429 with Retry-After: no call reaches Cloudflare before it elapses', async () => {
     world = await makeWorld({ records: ['a.example.com'] });
-    world.cf.failNext({ path: /zones$/, status: 429, headers: { 'retry-after': '120' }, body: { success: false, errors: [{ code: 971, message: 'Please wait and consider throttling your request speed' }], messages: [], result: null } });
+    world.cf.failNext({
+      path: /zones$/,
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: {
+        success: false,
+        errors: [{ code: 971, message: 'Please wait and consider throttling your request speed' }],
+        messages: [],
+        result: null,
+      },
+    });
     await world.agent.reconciler.runCycle({ reason: 'test' });
     expect(recordState(world, 'a.example.com')?.status).toBe('error');
     world.cf.clearLog();
@@ -276,21 +296,29 @@ describe('Cloudflare failures', () => {
     ['401/zones', /zones$/, 401, /Zone · Zone · Read/],
     ['403/zones', /zones$/, 403, /Zone · Zone · Read/],
     ['403/records', /dns_records$/, 403, /Zone · DNS · Edit/],
-  ])('%s → error naming the missing permission, retried only after 10 min', async (_n, path, status, perm) => {
-    world = await makeWorld({ records: ['a.example.com'] });
-    world.cf.failNext({
-      path,
-      status,
-      times: 5,
-      body: { success: false, errors: [{ code: 10000, message: 'Authentication error' }], messages: [], result: null },
-    });
-    await world.agent.reconciler.runCycle({ reason: 'test' });
-    expect(recordState(world, 'a.example.com')?.error).toMatch(perm);
-    world.cf.clearLog();
-    await world.clock.advance(9 * 60_000);
-    await world.agent.reconciler.runCycle({ reason: 'test' });
-    expect(world.cf.requests).toEqual([]);
-  });
+  ])(
+    '%s → error naming the missing permission, retried only after 10 min',
+    async (_n, path, status, perm) => {
+      world = await makeWorld({ records: ['a.example.com'] });
+      world.cf.failNext({
+        path,
+        status,
+        times: 5,
+        body: {
+          success: false,
+          errors: [{ code: 10000, message: 'Authentication error' }],
+          messages: [],
+          result: null,
+        },
+      });
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+      expect(recordState(world, 'a.example.com')?.error).toMatch(perm);
+      world.cf.clearLog();
+      await world.clock.advance(9 * 60_000);
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+      expect(world.cf.requests).toEqual([]);
+    },
+  );
 
   it.each([
     ['not-json', 'this is not json'],
@@ -309,10 +337,11 @@ describe('Cloudflare failures', () => {
 
   it('a failing record does not stop the next', async () => {
     world = await makeWorld({ records: ['bad.example.com', 'good.example.com'] });
-    world.cf.addRecord({ name: 'bad.example.com', type: 'A', content: '81.2.69.1' });
+    const bad = world.cf.addRecord({ name: 'bad.example.com', type: 'A', content: '81.2.69.1' });
     world.cf.addRecord({ name: 'good.example.com', type: 'A', content: '81.2.69.1' });
-    // The listing of the first record fails; the second still gets its update.
-    world.cf.failNext({ method: 'GET', path: /dns_records$/, status: 500 });
+    // The batch fails, then the single write of the first record fails; the second still gets its update.
+    world.cf.failNext({ method: 'POST', path: /batch$/, status: 500 });
+    world.cf.failNext({ method: 'PATCH', path: new RegExp(`${bad.id}$`), status: 500 });
     const r = await world.agent.reconciler.runCycle({ reason: 'test' });
     expect(r.ok).toBe(false);
     expect(recordState(world, 'bad.example.com')?.status).toBe('error');
@@ -324,7 +353,12 @@ describe('Cloudflare failures', () => {
     world.cf.failNext({
       method: 'POST',
       status: 400,
-      body: { success: false, errors: [{ code: 9005, message: 'Content for A record is invalid.' }], messages: [], result: null },
+      body: {
+        success: false,
+        errors: [{ code: 9005, message: 'Content for A record is invalid.' }],
+        messages: [],
+        result: null,
+      },
     });
     await world.agent.reconciler.runCycle({ reason: 'test' });
     expect(recordState(world, 'a.example.com')?.error).toContain('Content for A record is invalid.');
@@ -399,7 +433,9 @@ describe('cadence and modes', () => {
     world.cf.addRecord({ name: 'a.example.com', type: 'A', content: '81.2.69.1' });
     await world.agent.reconciler.runCycle({ reason: 'test' });
     expect(world.cf.requests).toEqual([]);
-    expect(recordState(world, 'a.example.com')?.message).toBe('would update A a.example.com from 81.2.69.1 to 81.2.69.160');
+    expect(recordState(world, 'a.example.com')?.message).toBe(
+      'would update A a.example.com from 81.2.69.1 to 81.2.69.160',
+    );
   });
 
   it('ip_version both: A and AAAA are kept, each from its own family', async () => {
@@ -422,5 +458,78 @@ describe('cadence and modes', () => {
     expect(world.sink.text()).not.toContain(TOKEN);
     expect(JSON.stringify(world.agent.state.state)).not.toContain(TOKEN);
     expect(JSON.stringify(ev)).not.toContain(TOKEN);
+  });
+});
+
+describe('call budget', () => {
+  it('first start with 250 missing records: one zone list, one record listing, two batch calls (chunks of 200)', async () => {
+    const records = Array.from({ length: 250 }, (_, i) => `h${i}.example.com`);
+    world = await makeWorld({ records });
+    const r = await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(r.ok).toBe(true);
+    expect(world.cf.requests.map((q) => `${q.method} ${q.path.replace(/zones\/[^/]+/, 'zones/Z')}`)).toEqual([
+      'GET /client/v4/zones',
+      'GET /client/v4/zones/Z/dns_records',
+      'POST /client/v4/zones/Z/dns_records/batch',
+      'POST /client/v4/zones/Z/dns_records/batch',
+    ]);
+    expect(world.cf.records({ type: 'A' })).toHaveLength(250);
+  });
+
+  it('records in two zones: each zone gets its own batch', async () => {
+    world = await makeWorld({
+      records: ['a.example.com', 'b.example.com', 'a.example.net', 'b.example.net'],
+      zones: ['example.com', 'example.net'],
+    });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(world.cf.requests.filter((q) => q.path.endsWith('/batch'))).toHaveLength(2);
+  });
+
+  it('the longest visible zone wins (sub.example.com over example.com)', async () => {
+    world = await makeWorld({ records: ['a.sub.example.com'], zones: ['example.com', 'sub.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const rec = world.cf.records({ name: 'a.sub.example.com' })[0];
+    const sub = world.cf.zones().find((z) => z.name === 'sub.example.com');
+    expect(rec?.zoneId).toBe(sub?.id);
+  });
+
+  it('a record in no visible zone: an error saying to add the zone to the token', async () => {
+    world = await makeWorld({ records: ['a.other.org'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(recordState(world, 'a.other.org')?.error).toMatch(
+      /no zone visible to the API token contains a\.other\.org/,
+    );
+  });
+});
+
+describe('agent lifecycle', () => {
+  it('delete_on_stop removes the managed records on a clean stop', async () => {
+    world = await makeWorld({
+      records: ['a.example.com', 'b.example.com'],
+      overrides: { delete_on_stop: true },
+    });
+    world.agent.start();
+    await world.agent.sync('test');
+    expect(world.cf.records({ type: 'A' })).toHaveLength(2);
+    await world.agent.stop({ graceMs: 500 });
+    expect(world.cf.records({ type: 'A' })).toEqual([]);
+  });
+
+  it('state survives a restart: record ids are reused, no listing needed', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    await world.agent.stop();
+    const { Agent } = await import('../src/agent.js');
+    const again = await Agent.create({
+      config: world.config,
+      logger: world.sink.logger,
+      clock: world.clock,
+      random: () => 0.5,
+    });
+    world.setIp('81.2.69.190');
+    world.cf.clearLog();
+    await again.reconciler.runCycle({ reason: 'test' });
+    expect(world.cf.requests.map((q) => q.method)).toEqual(['PATCH']);
+    await again.stop();
   });
 });

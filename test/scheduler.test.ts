@@ -3,7 +3,9 @@ import { Scheduler } from '../src/scheduler.js';
 import { flush, ManualClock } from './fakes/clock.js';
 import { logSink } from './helpers/log-sink.js';
 
-function setup(opts: { intervalMs?: number; jitterMs?: number; random?: () => number; cycleMs?: number } = {}) {
+function setup(
+  opts: { intervalMs?: number; jitterMs?: number; random?: () => number; cycleMs?: number } = {},
+) {
   const clock = new ManualClock();
   const calls: Array<{ at: number; reasons: string[]; records: string[] | undefined }> = [];
   const sink = logSink();
@@ -84,7 +86,10 @@ describe('Scheduler', () => {
     await clock.advance(1_000); // first cycle ends, follow-up starts
     await clock.advance(1_000); // follow-up ends
     await Promise.all([a, b, c]);
-    expect(calls.map((x) => x.reasons)).toEqual([['start'], ['command', 'wan restored', 'local address change']]);
+    expect(calls.map((x) => x.reasons)).toEqual([
+      ['start'],
+      ['command', 'wan restored', 'local address change'],
+    ]);
     await scheduler.stop();
   });
 

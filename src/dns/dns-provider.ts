@@ -55,7 +55,11 @@ export interface DnsProvider {
   /** Every zone the token can see (all pages). */
   listZones(signal?: AbortSignal): Promise<Zone[]>;
   /** Records of the zone, all pages, optionally filtered by exact name and/or type. */
-  listRecords(zoneId: string, filter?: { name?: string; type?: RecordType }, signal?: AbortSignal): Promise<DnsRecord[]>;
+  listRecords(
+    zoneId: string,
+    filter?: { name?: string; type?: RecordType },
+    signal?: AbortSignal,
+  ): Promise<DnsRecord[]>;
   createRecord(zoneId: string, record: NewRecord, signal?: AbortSignal): Promise<DnsRecord>;
   patchRecord(zoneId: string, patch: RecordPatch, signal?: AbortSignal): Promise<DnsRecord>;
   deleteRecord(zoneId: string, recordId: string, signal?: AbortSignal): Promise<void>;
@@ -63,7 +67,11 @@ export interface DnsProvider {
    * POST /zones/{id}/dns_records/batch, chunked at 200 operations per call. Results are in the
    * order given. A failing chunk throws; chunks before it have been applied.
    */
-  batch(zoneId: string, ops: { patches: RecordPatch[]; posts: NewRecord[] }, signal?: AbortSignal): Promise<BatchResult>;
+  batch(
+    zoneId: string,
+    ops: { patches: RecordPatch[]; posts: NewRecord[] },
+    signal?: AbortSignal,
+  ): Promise<BatchResult>;
 }
 
 /** DoH observation of what resolvers see. */

@@ -29,7 +29,8 @@ export function judgeDoh(answer: DohAnswer, desired: string, state: RecordState,
   }
   const addresses = answer.addresses;
   if (addresses.length === 1 && ipEquals(addresses[0] ?? '', desired)) return { kind: 'in_sync' };
-  if (addresses.every((a) => isCloudflareAddress(a)) && !isCloudflareAddress(desired)) return { kind: 'proxied' };
+  if (addresses.every((a) => isCloudflareAddress(a)) && !isCloudflareAddress(desired))
+    return { kind: 'proxied' };
   return withinPropagation(state, desired, now) ?? { kind: 'differs', observed: addresses };
 }
 
@@ -56,7 +57,11 @@ export function planFromApi(records: readonly DnsRecord[], desired: string): Api
 }
 
 /** Whether the record may be worked on now; if not, until when and why. */
-export function gate(state: RecordState, now: number, blockKey: string): { until: number | null; reason: string } | null {
+export function gate(
+  state: RecordState,
+  now: number,
+  blockKey: string,
+): { until: number | null; reason: string } | null {
   if (state.blocked_for !== null && state.blocked_for === blockKey) {
     return {
       until: null,
@@ -64,7 +69,10 @@ export function gate(state: RecordState, now: number, blockKey: string): { until
     };
   }
   if (state.next_attempt_at !== null && now < state.next_attempt_at) {
-    return { until: state.next_attempt_at, reason: `retrying after ${new Date(state.next_attempt_at).toISOString()}` };
+    return {
+      until: state.next_attempt_at,
+      reason: `retrying after ${new Date(state.next_attempt_at).toISOString()}`,
+    };
   }
   return null;
 }

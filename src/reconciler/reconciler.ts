@@ -80,10 +80,29 @@ interface WorkItem {
 }
 
 const ZONE_CACHE_MS = HOUR_MS;
+/** How many records are observed (DoH or API reads) at once. */
+const OBSERVE_CONCURRENCY = 8;
+
+/** Runs the tasks with at most `limit` in flight; results keep the tasks' order. */
+async function runLimited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   #zones: { at: number; zones: Zone[] } | null = null;
+  #zonesLoading: Promise<Zone[]> | null = null;
+  /** One listing per zone per cycle, shared by every record that needs an API read. */
+  readonly #listings = new Map<string, Promise<DnsRecord[]>>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -103,6 +122,7 @@ export class Reconciler {
     const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
     this.#pruneState();
 
+    this.#listings.clear();
     const desiredByFamily = new Map<IpFamily, string>();
     for (const family of this.#families) {
       const ip = await this.#detect(family, signal);
@@ -112,25 +132,29 @@ export class Reconciler {
     if (!result.ipVerified) result.ok = false;
 
     const wanted = options.records?.map((n) => n.toLowerCase().replace(/\.$/, ''));
-    const work: WorkItem[] = [];
+    const tasks: Array<() => Promise<WorkItem | null>> = [];
     for (const rc of this.#d.config.records) {
       if (wanted && !wanted.includes(rc.name)) continue;
       for (const family of this.#families) {
-        if (signal?.aborted) break;
         const type: RecordType = family === 4 ? 'A' : 'AAAA';
         const desired = desiredByFamily.get(family);
         if (!desired) {
           result.summary.push(`${rc.name} ${type}: not checked, no verified public IPv${family}`);
           continue;
         }
-        try {
-          const item = await this.#examine(rc, type, desired, result, signal);
-          if (item) work.push(item);
-        } catch (err) {
-          this.#fail(rc.name, type, err, desired, result);
-        }
+        tasks.push(async () => {
+          if (signal?.aborted) return null;
+          try {
+            return await this.#examine(rc, type, desired, result, signal);
+          } catch (err) {
+            this.#fail(rc.name, type, err, desired, result);
+            return null;
+          }
+        });
       }
     }
+    // Observation runs a few records at a time; writes keep configuration order.
+    const work = (await runLimited(tasks, OBSERVE_CONCURRENCY)).filter((w): w is WorkItem => w !== null);
 
     await this.#apply(work, result, signal);
 
@@ -174,7 +198,10 @@ export class Reconciler {
         st.content = null;
         st.status = 'out_of_sync';
         st.message = 'deleted on stop (delete_on_stop is on)';
-        logger.info({ record: st.name, type: st.type }, `Deleted ${st.type} record ${st.name} (delete_on_stop is on).`);
+        logger.info(
+          { record: st.name, type: st.type },
+          `Deleted ${st.type} record ${st.name} (delete_on_stop is on).`,
+        );
       } catch (err) {
         logger.warn(
           { record: st.name, type: st.type, err: errorMessage(err) },
@@ -263,7 +290,8 @@ export class Reconciler {
           { record: rc.name, type, err: errorMessage(err) },
           `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`,
         );
-        if (!provider) return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
+        if (!provider)
+          return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
         needApi = true;
       }
       if (verdict?.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
@@ -298,7 +326,9 @@ export class Reconciler {
     let existing: DnsRecord | null = null;
     if (needApi || !st.record_id || !st.zone_id) {
       const zoneId = st.zone_id ?? (await this.#zoneFor(rc, signal)).id;
-      const records = await provider.listRecords(zoneId, { name: rc.name, type }, signal);
+      const records = (await this.#zoneRecords(zoneId, signal)).filter(
+        (r) => r.name === rc.name && r.type === type,
+      );
       st.zone_id = zoneId;
       const plan = planFromApi(records, desired);
       if (plan.kind === 'conflict') {
@@ -335,7 +365,11 @@ export class Reconciler {
       const old = existing?.content ?? st.content;
       if (config.mode === 'dry-run') {
         result.changes++;
-        return this.#dryRun(st, `would update ${type} ${rc.name} from ${old ?? 'unknown'} to ${desired}`, result);
+        return this.#dryRun(
+          st,
+          `would update ${type} ${rc.name} from ${old ?? 'unknown'} to ${desired}`,
+          result,
+        );
       }
       const patch: RecordPatch = { id: st.record_id, content: desired };
       if (config.ttl_explicit || rc.ttl !== undefined) patch.ttl = rc.ttl ?? config.ttl;
@@ -381,8 +415,8 @@ export class Reconciler {
             },
             signal,
           );
-          patches.forEach((item, n) => this.#written(item, res.patches[n], result));
-          posts.forEach((item, n) => this.#written(item, res.posts[n], result));
+          for (const [n, item] of patches.entries()) this.#written(item, res.patches[n], result);
+          for (const [n, item] of posts.entries()) this.#written(item, res.posts[n], result);
           continue;
         } catch (err) {
           if (err instanceof CloudflareApiError && (err.kind === 'rate_limited' || err.kind === 'auth')) {
@@ -419,9 +453,15 @@ export class Reconciler {
         const plan = planFromApi(await relist(), item.desired);
         if (plan.kind === 'conflict') throw conflictError(plan.count, item);
         if (plan.kind === 'in_sync') return plan.record;
-        if (plan.kind === 'update') return provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal);
+        if (plan.kind === 'update')
+          return provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal);
         if (!this.#d.config.create_missing_records) throw err;
-        const record: NewRecord = { name: item.rc.name, type: item.type, content: item.desired, ttl: item.rc.ttl ?? this.#d.config.ttl };
+        const record: NewRecord = {
+          name: item.rc.name,
+          type: item.type,
+          content: item.desired,
+          ttl: item.rc.ttl ?? this.#d.config.ttl,
+        };
         const p = item.rc.proxied ?? this.#d.config.proxied;
         if (p !== undefined) record.proxied = p;
         return provider.createRecord(item.zoneId, record, signal);
@@ -434,7 +474,8 @@ export class Reconciler {
       // Someone (or an earlier try of ours) created it meanwhile: re-read and treat as satisfied.
       const plan = planFromApi(await relist(), item.desired);
       if (plan.kind === 'in_sync') return plan.record;
-      if (plan.kind === 'update') return provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal);
+      if (plan.kind === 'update')
+        return provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal);
       if (plan.kind === 'conflict') throw conflictError(plan.count, item);
       throw err;
     }
@@ -463,7 +504,13 @@ export class Reconciler {
         ? `Created ${item.type} ${item.rc.name} → ${item.desired}.`
         : `Updated ${item.type} ${item.rc.name} from ${old ?? 'unknown'} to ${item.desired}.`,
     );
-    events.emit('dns_updated', { record: item.rc.name, record_type: item.type, old, new: item.desired, action });
+    events.emit('dns_updated', {
+      record: item.rc.name,
+      record_type: item.type,
+      old,
+      new: item.desired,
+      action,
+    });
   }
 
   #fail(name: string, type: RecordType, err: unknown, desired: string, result: CycleResult): void {
@@ -579,6 +626,17 @@ export class Reconciler {
     result.retryAt = result.retryAt === null ? at : Math.min(result.retryAt, at);
   }
 
+  #zoneRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]> {
+    let listing = this.#listings.get(zoneId);
+    if (!listing) {
+      listing = this.#d.provider!.listRecords(zoneId, {}, signal);
+      this.#listings.set(zoneId, listing);
+      // A failed listing is not reused: the next record asks again (and meets the same pause or backoff).
+      listing.catch(() => this.#listings.delete(zoneId));
+    }
+    return listing;
+  }
+
   async #zoneFor(rc: RecordConfig, signal?: AbortSignal): Promise<Zone> {
     const provider = this.#d.provider!;
     const now = this.#d.clock.now();
@@ -593,7 +651,10 @@ export class Reconciler {
       const hit = pick(this.#zones.zones);
       if (hit) return hit;
     }
-    const zones = await provider.listZones(signal);
+    this.#zonesLoading ??= provider.listZones(signal).finally(() => {
+      this.#zonesLoading = null;
+    });
+    const zones = await this.#zonesLoading;
     this.#zones = { at: now, zones };
     const hit = pick(zones);
     if (hit) return hit;

@@ -6,7 +6,14 @@ import { z } from 'zod';
 
 export const STATE_SCHEMA_VERSION = 1;
 
-export const recordStatusSchema = z.enum(['in_sync', 'out_of_sync', 'updating', 'error', 'dry_run', 'disabled']);
+export const recordStatusSchema = z.enum([
+  'in_sync',
+  'out_of_sync',
+  'updating',
+  'error',
+  'dry_run',
+  'disabled',
+]);
 export type RecordStatus = z.infer<typeof recordStatusSchema>;
 
 const nullableNumber = z.number().nullable().default(null);
@@ -67,7 +74,14 @@ export type PersistedState = z.infer<typeof persistedStateSchema>;
 export function freshState(): PersistedState {
   return {
     schema: STATE_SCHEMA_VERSION,
-    public_ip: { ipv4: null, ipv6: null, verified: false, sources_agreeing: [], checked_at: null, error: null },
+    public_ip: {
+      ipv4: null,
+      ipv6: null,
+      verified: false,
+      sources_agreeing: [],
+      checked_at: null,
+      error: null,
+    },
     dns: { last_sync: null, last_change: null, records: {} },
   };
 }

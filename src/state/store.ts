@@ -86,7 +86,9 @@ export class JsonFileStore<T> implements StateStore<T> {
     return next;
   }
 
-  async #read(path: string): Promise<{ kind: 'ok'; state: T } | { kind: 'missing' } | { kind: 'bad'; reason: string }> {
+  async #read(
+    path: string,
+  ): Promise<{ kind: 'ok'; state: T } | { kind: 'missing' } | { kind: 'bad'; reason: string }> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -104,7 +106,10 @@ export class JsonFileStore<T> implements StateStore<T> {
     if (!parsed.success) {
       const first = parsed.error.issues[0];
       const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-      return { kind: 'bad', reason: `it does not match the expected format${where}: ${first?.message ?? 'invalid'}` };
+      return {
+        kind: 'bad',
+        reason: `it does not match the expected format${where}: ${first?.message ?? 'invalid'}`,
+      };
     }
     return { kind: 'ok', state: parsed.data };
   }

@@ -19,16 +19,41 @@ function st(over: Partial<RecordState> = {}): RecordState {
 }
 
 function rec(content: string, id = 'r1'): DnsRecord {
-  return { id, zoneId: 'z', name: 'home.example.com', type: 'A', content, proxied: false, ttl: 60, comment: null, tags: [] };
+  return {
+    id,
+    zoneId: 'z',
+    name: 'home.example.com',
+    type: 'A',
+    content,
+    proxied: false,
+    ttl: 60,
+    comment: null,
+    tags: [],
+  };
 }
 
 describe('judgeDoh', () => {
   it.each([
     ['answer/equal', { kind: 'answer', addresses: ['81.2.69.1'], ttl: 60 }, st(), 'in_sync'],
-    ['answer/ipv6-equal-other-spelling', { kind: 'answer', addresses: ['2001:db8:0:0::1'], ttl: 60 }, st(), 'in_sync'],
+    [
+      'answer/ipv6-equal-other-spelling',
+      { kind: 'answer', addresses: ['2001:db8:0:0::1'], ttl: 60 },
+      st(),
+      'in_sync',
+    ],
     ['answer/differs', { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 }, st(), 'differs'],
-    ['answer/round-robin-contains-desired', { kind: 'answer', addresses: ['81.2.69.1', '81.2.69.2'], ttl: 60 }, st(), 'differs'],
-    ['answer/cloudflare-edge', { kind: 'answer', addresses: ['104.16.1.1', '172.67.1.1'], ttl: 300 }, st(), 'proxied'],
+    [
+      'answer/round-robin-contains-desired',
+      { kind: 'answer', addresses: ['81.2.69.1', '81.2.69.2'], ttl: 60 },
+      st(),
+      'differs',
+    ],
+    [
+      'answer/cloudflare-edge',
+      { kind: 'answer', addresses: ['104.16.1.1', '172.67.1.1'], ttl: 300 },
+      st(),
+      'proxied',
+    ],
     ['nxdomain', { kind: 'nxdomain' }, st(), 'missing'],
     ['nodata', { kind: 'nodata' }, st(), 'missing'],
     [
@@ -75,7 +100,9 @@ describe('planFromApi', () => {
 describe('gate', () => {
   it('blocked until the IP or config changes', () => {
     const s = st({ blocked_for: '81.2.69.1|60', error: 'bad request' });
-    expect(gate(s, NOW, '81.2.69.1|60')?.reason).toMatch(/not retried until the public IP or the configuration changes/);
+    expect(gate(s, NOW, '81.2.69.1|60')?.reason).toMatch(
+      /not retried until the public IP or the configuration changes/,
+    );
     expect(gate(s, NOW, '81.2.69.2|60')).toBeNull();
   });
   it('backoff holds the record until next_attempt_at', () => {

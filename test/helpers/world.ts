@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { FakeCloudflare } from '../fakes/cloudflare.js';
 import { ManualClock } from '../fakes/clock.js';
+import { FakeCloudflare } from '../fakes/cloudflare.js';
 import { startEchoServer } from '../fakes/ip-echo.js';
 import { logSink } from './log-sink.js';
 
@@ -32,7 +32,10 @@ export interface World {
 }
 
 /** A full Config from the real loader, pointed at loopback, with overrides on top. */
-export async function loopbackConfig(env: Record<string, string>, overrides: Partial<Config> = {}): Promise<Config> {
+export async function loopbackConfig(
+  env: Record<string, string>,
+  overrides: Partial<Config> = {},
+): Promise<Config> {
   const { config } = await loadConfig({ env, isTTY: false, addonOptionsPath: '/nonexistent/options.json' });
   return { ...config, ...overrides };
 }

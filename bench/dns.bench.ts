@@ -1,0 +1,75 @@
+/**
+ * DNS benchmark against the loopback fake Cloudflare (API + DoH) and fake IP echo services.
+ * For 10 and 100 records in one zone it measures Cloudflare API calls per steady-state cycle,
+ * calls per IP change, and the time from a sync trigger to every record being correct at the fake.
+ * Figures are printed; nothing here fails on timing.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeWorld, type World } from '../test/helpers/world.js';
+
+const ROUNDS = 20;
+const results: string[] = [];
+
+function quantile(sorted: number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+async function benchRecords(n: number): Promise<void> {
+  const records = Array.from({ length: n }, (_, i) => `host${i}.example.com`);
+  const world: World = await makeWorld({ records, ip: '81.2.69.1' });
+  try {
+    world.agent.start();
+    await world.agent.sync('bench: initial convergence');
+    const all = () => world.cf.records({ type: 'A' });
+    expect(all()).toHaveLength(n);
+
+    // Steady state: cycles with nothing to change.
+    world.cf.clearLog();
+    const steadyCycles = 10;
+    for (let i = 0; i < steadyCycles; i++) await world.agent.sync('bench: steady');
+    const steadyCalls = world.cf.requests.length / steadyCycles;
+    const dohPerCycle = world.cf.dohRequests.length / steadyCycles;
+
+    // IP changes: calls and trigger → all records correct.
+    const times: number[] = [];
+    let changeCalls = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ip = `81.2.${70 + Math.floor(round / 200)}.${(round % 200) + 2}`;
+      world.setIp(ip);
+      world.cf.clearLog();
+      const t0 = performance.now();
+      await world.agent.sync('bench: ip change');
+      const ms = performance.now() - t0;
+      expect(all().every((r) => r.content === ip)).toBe(true);
+      times.push(ms);
+      changeCalls += world.cf.requests.length;
+    }
+    times.sort((a, b) => a - b);
+    results.push(
+      `| ${n} | ${steadyCalls.toFixed(1)} | ${dohPerCycle.toFixed(1)} | ${(changeCalls / ROUNDS).toFixed(1)} | ${quantile(times, 0.5).toFixed(1)} | ${quantile(times, 0.95).toFixed(1)} | ${times[times.length - 1]!.toFixed(1)} |`,
+    );
+  } finally {
+    await world.close();
+  }
+}
+
+describe('DNS reconciliation benchmark (loopback fake Cloudflare)', () => {
+  it('10 records', async () => {
+    await benchRecords(10);
+  });
+  it('100 records', async () => {
+    await benchRecords(100);
+  });
+  afterAll(() => {
+    const table = [
+      '',
+      `DNS benchmark (${ROUNDS} IP changes each; one zone; times are trigger → every record correct at the fake)`,
+      '| records | API calls / steady cycle | DoH queries / steady cycle | API calls / IP change | p50 ms | p95 ms | max ms |',
+      '|---|---|---|---|---|---|---|',
+      ...results,
+      '',
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+  });
+});
