@@ -1,0 +1,275 @@
+/**
+ * The only reader of configuration files and the environment (SPEC §2). Merges the sources —
+ * built-in defaults < options file < environment — and hands the raw values to `parseConfig`.
+ * Every problem, from any source, ends up in one ConfigError; no secret value is ever quoted.
+ */
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import YAML from 'yaml';
+import { ConfigError } from '../errors.js';
+import {
+  CONFIG_KEYS,
+  type Config,
+  envName,
+  isConfigKey,
+  parseConfig,
+  redactUrl,
+  SECRET_KEYS,
+  urlOrigin,
+} from './schema.js';
+
+export interface LoadOptions {
+  /** `--config FILE` from the command line; wins over CONFIG_FILE and the add-on's options. */
+  argvConfigPath?: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout is a terminal: log_format defaults to pretty. */
+  isTTY: boolean;
+  /** Where the add-on's options live (default /data/options.json); read only when SUPERVISOR_TOKEN is set. */
+  addonOptionsPath?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Where values came from, lowest precedence first, e.g. ['defaults', 'file:/x.yaml', 'env']. */
+  sources: string[];
+  /** Running as a Home Assistant add-on (SUPERVISOR_TOKEN set). */
+  addon: boolean;
+}
+
+export const ADDON_OPTIONS_PATH = '/data/options.json';
+
+interface OptionsFile {
+  path: string;
+  /** How the user named it, for problem lines: --config, CONFIG_FILE, or the add-on options. */
+  via: string;
+  /** The add-on's options.json: absent is fine, and '' means "not set" for every key. */
+  addon: boolean;
+}
+
+type FileRead =
+  | { kind: 'values'; values: Record<string, unknown> }
+  | { kind: 'missing' }
+  | { kind: 'problem'; problem: string };
+
+/**
+ * Read, merge and validate the configuration. Throws ConfigError listing every problem found in
+ * the file, the environment and the values themselves.
+ */
+export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
+  const { env } = opts;
+  const addon = isSet(env.SUPERVISOR_TOKEN);
+  const problems: string[] = [];
+  const sources = ['defaults'];
+  const raw: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+
+  const file = chooseFile(opts, addon);
+  if (file !== undefined) {
+    const read = await readOptionsFile(file);
+    if (read.kind === 'problem') problems.push(read.problem);
+    if (read.kind === 'missing' && !file.addon) {
+      problems.push(`${file.via}: ${file.path} does not exist — check the path`);
+    }
+    if (read.kind === 'values') {
+      sources.push(`file:${file.path}`);
+      for (const [key, value] of Object.entries(read.values)) {
+        const cleaned = isConfigKey(key) ? fileValue(key, value, file.addon) : (value ?? null);
+        if (cleaned !== undefined) raw[key] = cleaned;
+      }
+    }
+  }
+
+  let fromEnv = false;
+  for (const key of CONFIG_KEYS) {
+    const name = envName(key);
+    const value = env[name];
+    if (value === undefined) continue;
+    // An empty variable (compose's `KEY: ${KEY}` with KEY unset) means "not set", except that
+    // ROUTER_HOST= disables router probes.
+    if (value.trim() === '' && key !== 'router_host') continue;
+    raw[key] = value;
+    origins[key] = name;
+    fromEnv = true;
+  }
+  for (const key of SECRET_KEYS) {
+    const fileVar = `${envName(key)}_FILE`;
+    const path = env[fileVar];
+    if (path === undefined || path.trim() === '') continue;
+    const label = `${key} (${fileVar})`;
+    if (origins[key] !== undefined) {
+      problems.push(`${label}: both ${envName(key)} and ${fileVar} are set — keep only one of them`);
+      continue;
+    }
+    try {
+      const content = (await readFile(path.trim(), 'utf8')).trim();
+      if (content === '') {
+        problems.push(`${label}: ${path} is empty — put the secret in that file, or unset ${fileVar}`);
+        continue;
+      }
+      raw[key] = content;
+      origins[key] = fileVar;
+      fromEnv = true;
+    } catch (err) {
+      problems.push(
+        `${label}: cannot read ${path} (${ioReason(err)}) — check the path, or mount the secret there`,
+      );
+    }
+  }
+  if (fromEnv) sources.push('env');
+
+  const ca = raw.mqtt_ca_file;
+  if (typeof ca === 'string' && ca.trim() !== '') {
+    try {
+      await access(ca.trim(), constants.R_OK);
+    } catch (err) {
+      const label = origins.mqtt_ca_file ? `mqtt_ca_file (${origins.mqtt_ca_file})` : 'mqtt_ca_file';
+      problems.push(
+        `${label}: cannot read ${ca.trim()} (${ioReason(err)}) — give the path of a readable PEM file`,
+      );
+    }
+  }
+
+  const result = parseConfig(raw, { addon, isTTY: opts.isTTY, origins });
+  if (!result.ok) problems.push(...result.problems);
+  if (!result.ok || problems.length > 0) throw new ConfigError(problems);
+  return { config: result.config, sources, addon };
+}
+
+function isSet(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+function chooseFile(opts: LoadOptions, addon: boolean): OptionsFile | undefined {
+  if (isSet(opts.argvConfigPath)) return { path: opts.argvConfigPath, via: '--config', addon: false };
+  const fromEnv = opts.env.CONFIG_FILE;
+  if (isSet(fromEnv)) return { path: fromEnv.trim(), via: 'CONFIG_FILE', addon: false };
+  if (addon) return { path: opts.addonOptionsPath ?? ADDON_OPTIONS_PATH, via: 'add-on options', addon: true };
+  return undefined;
+}
+
+/**
+ * A value from a file as the schema should see it. null and '' mean "not set" (Home Assistant
+ * writes them for optional options left empty) — except `router_host: ''` in a user's own file,
+ * which disables router probes as SPEC §2 says.
+ */
+function fileValue(key: string, value: unknown, addonFile: boolean): unknown {
+  if (value === null) return undefined;
+  if (typeof value === 'string' && value.trim() === '') {
+    return key === 'router_host' && !addonFile ? '' : undefined;
+  }
+  return value;
+}
+
+async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
+  let text: string;
+  try {
+    text = await readFile(file.path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return {
+      kind: 'problem',
+      problem: `${file.via}: cannot read ${file.path} (${ioReason(err)}) — check the path and its permissions`,
+    };
+  }
+  text = text.replace(/^\uFEFF/, '');
+  if (text.trim() === '') return { kind: 'values', values: {} };
+
+  let data: unknown;
+  if (extname(file.path).toLowerCase() === '.json') {
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      return {
+        kind: 'problem',
+        problem: `${file.path}: is not valid JSON (${jsonReason(err, text)}) — fix the file (or write it as YAML)`,
+      };
+    }
+  } else {
+    // YAML 1.2 also reads JSON, so any other extension is parsed as YAML.
+    const doc = YAML.parseDocument(text);
+    const error = doc.errors[0];
+    if (error !== undefined) {
+      const reason = (error.message.split('\n')[0] ?? 'parse error').replace(/:\s*$/, '');
+      return { kind: 'problem', problem: `${file.path}: is not valid YAML (${reason}) — fix the file` };
+    }
+    data = doc.toJS();
+  }
+  if (data === null || data === undefined) return { kind: 'values', values: {} };
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    const what = Array.isArray(data) ? 'a list' : 'a single value';
+    return {
+      kind: 'problem',
+      problem: `${file.path}: holds ${what} at the top level — write one key: value pair per line`,
+    };
+  }
+  return { kind: 'values', values: data as Record<string, unknown> };
+}
+
+/** JSON.parse's reason with a line and column, and without any quoted excerpt of the file. */
+function jsonReason(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  let reason = message.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+  if (reason.includes('"')) reason = 'unexpected content';
+  const position = /at position (\d+)/.exec(message);
+  if (position === null) return reason;
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${reason} at line ${line}, column ${column}`;
+}
+
+function ioReason(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (err as NodeJS.ErrnoException).code ?? 'unreadable';
+  }
+}
+
+const URL_KEYS = [
+  'cloudflare_api_url',
+  'doh_url',
+  'mqtt_url',
+  'plug_url',
+  'plug_off_url',
+  'plug_on_url',
+  'ha_url',
+] as const;
+
+/**
+ * The configuration as it may be printed (`check`, the startup log): every secret replaced by
+ * '[set]' or left out when absent, passwords and secret-looking query values in URLs hidden, and
+ * the heartbeat and webhook URLs (whose paths are secrets) cut to their scheme and host.
+ */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    ...config,
+    records: config.records.map((record) => ({ ...record })),
+    ip_sources: config.ip_sources.map(redactUrl),
+    ip_sources_v6: config.ip_sources_v6.map(redactUrl),
+    wan_targets: [...config.wan_targets],
+  };
+  for (const key of SECRET_KEYS) {
+    if (config[key] === undefined) delete out[key];
+    else out[key] = '[set]';
+  }
+  for (const key of URL_KEYS) {
+    const value = config[key];
+    if (typeof value === 'string' && value !== '') out[key] = redactUrl(value);
+  }
+  for (const key of ['heartbeat_url', 'webhook_url'] as const) {
+    const value = config[key];
+    if (value !== undefined) out[key] = urlOrigin(value) ?? '[set]';
+  }
+  for (const key of Object.keys(out)) {
+    if (out[key] === undefined) delete out[key];
+  }
+  return out;
+}
