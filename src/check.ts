@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import type { DnsProvider, Zone } from './dns/dns-provider.js';
 import { errorMessage } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import type { RecordState } from './state/schema.js';
 
 export interface CheckOptions {
   secrets?: readonly string[];
@@ -60,21 +61,18 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
 
   let pending = 0;
   out('Plan:');
-  for (const st of Object.values(agent.state.state.dns.records)) {
-    let line: string;
-    if (st.status === 'in_sync') line = `in sync (${st.content})`;
-    else if (st.status === 'updating') line = `in sync, propagating (${st.message})`;
-    else if (st.status === 'dry_run') {
-      pending++;
-      line = st.message ?? 'would change';
-    } else if (st.status === 'error') {
-      runtimeFailure = true;
-      line = `error: ${st.error}`;
-    } else {
-      pending++;
-      line = st.message ?? st.status;
+  const types: Array<'A' | 'AAAA'> =
+    config.ip_version === 'both' ? ['A', 'AAAA'] : config.ip_version === 'ipv6' ? ['AAAA'] : ['A'];
+  for (const rc of config.records) {
+    for (const type of types) {
+      const st = agent.state.state.dns.records[`${rc.name}/${type}`];
+      if (!st) {
+        pending++;
+        out(`  ${rc.name} ${type}: not checked (no verified public IPv${type === 'A' ? 4 : 6})`);
+        continue;
+      }
+      out(`  ${rc.name} ${type}: ${describe(st)}`);
     }
-    out(`  ${st.name} ${st.type}: ${line}`);
   }
   if (config.records.length === 0) out('  (no records configured)');
   await agent.stop({ graceMs: 0 });
@@ -88,6 +86,23 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
   }
   out('Result: everything is in sync.');
   return 0;
+
+  function describe(st: RecordState): string {
+    let line: string;
+    if (st.status === 'in_sync') line = `in sync (${st.content})`;
+    else if (st.status === 'updating') line = `in sync, propagating (${st.message})`;
+    else if (st.status === 'dry_run') {
+      pending++;
+      line = st.message ?? 'would change';
+    } else if (st.status === 'error') {
+      runtimeFailure = true;
+      line = `error: ${st.error}`;
+    } else {
+      pending++;
+      line = st.message ?? st.status;
+    }
+    return line;
+  }
 }
 
 /** Lists each zone the records need and its records: proof of Zone·Zone·Read and DNS read. */
