@@ -533,3 +533,36 @@ describe('agent lifecycle', () => {
     await again.stop();
   });
 });
+
+describe('heartbeat and webhook from a running agent', () => {
+  it('pings /start, success after a good cycle, /fail after a failed one, and POSTs events', async () => {
+    const { startEchoServer } = await import('./fakes/ip-echo.js');
+    const hb = await startEchoServer('OK');
+    const hook = await startEchoServer('OK');
+    world = await makeWorld({
+      records: ['a.example.com'],
+      overrides: {
+        heartbeat_url: new URL('/ping/uuid', hb.url).toString(),
+        webhook_url: new URL('/hook', hook.url).toString(),
+      },
+    });
+    try {
+      world.agent.start();
+      await world.agent.sync('test');
+      world.cf.failNext({ method: 'PATCH', status: 500, times: 5 });
+      world.setIp('81.2.69.200');
+      await world.agent.sync('test');
+      await world.agent.stop({ graceMs: 100 });
+      const paths = hb.requests.map((r) => r.url);
+      expect(paths).toContain('/ping/uuid/start');
+      expect(paths).toContain('/ping/uuid');
+      expect(paths).toContain('/ping/uuid/fail');
+      expect(paths[paths.length - 1]).toBe('/ping/uuid/0');
+      const types = hook.requests.map((r) => JSON.parse(r.body).type);
+      expect(types).toEqual(expect.arrayContaining(['ip_changed', 'dns_updated', 'dns_update_failed']));
+    } finally {
+      await hb.close();
+      await hook.close();
+    }
+  });
+});

@@ -26,7 +26,7 @@ export interface EchoServer {
   /** Requests received so far. */
   readonly hits: number;
   /** Request paths and headers, in order. */
-  readonly requests: ReadonlyArray<{ url: string; headers: IncomingMessage['headers'] }>;
+  readonly requests: ReadonlyArray<{ url: string; headers: IncomingMessage['headers']; body: string }>;
   /** Sockets accepted so far / currently open. */
   readonly connections: number;
   readonly openSockets: number;
@@ -75,7 +75,7 @@ export async function startEchoServer(
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const requests: Array<{ url: string; headers: IncomingMessage['headers'] }> = [];
+  const requests: Array<{ url: string; headers: IncomingMessage['headers']; body: string }> = [];
   let connections = 0;
 
   const respond = (res: ServerResponse, reply: EchoReply) => {
@@ -85,7 +85,11 @@ export async function startEchoServer(
   };
 
   const server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '/', headers: req.headers });
+    const entry = { url: req.url ?? '/', headers: req.headers, body: '' };
+    requests.push(entry);
+    req.on('data', (chunk: Buffer) => {
+      entry.body += chunk.toString();
+    });
     const raw = typeof handler === 'string' ? handler : handler(req);
     const reply: EchoReply = typeof raw === 'string' ? { body: raw } : raw;
     if (reply.hang) return;
