@@ -1,0 +1,161 @@
+/**
+ * MQTT commands (SPEC §6): parsing and validation of `<base>/command/<name>` payloads. Pure:
+ * the bridge feeds it bytes and flags, and gets back a typed command or a reason to refuse.
+ */
+import { z } from 'zod';
+
+export const COMMAND_NAMES = ['sync', 'reboot', 'probe', 'recovery'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+export const MAX_COMMAND_BYTES = 4096;
+
+export type Command =
+  | { command: 'sync'; records?: string[]; transaction?: string }
+  | { command: 'reboot'; offSeconds?: number; transaction?: string }
+  | { command: 'probe'; transaction?: string }
+  | { command: 'recovery'; enabled: boolean; transaction?: string };
+
+export type ParsedCommand =
+  | { kind: 'ok'; value: Command }
+  | { kind: 'invalid'; command: string; reason: string; transaction?: string };
+
+export interface CommandResult {
+  command: string;
+  ok: boolean;
+  message: string;
+  transaction?: string;
+}
+
+const transaction = z
+  .union([z.string().max(200), z.number()])
+  .transform(String)
+  .optional();
+
+const SCHEMAS = {
+  sync: z.strictObject({
+    records: z.array(z.string().min(1).max(253)).max(1000).optional(),
+    transaction,
+  }),
+  reboot: z.strictObject({
+    off_seconds: z.number().int().min(1).max(3600).optional(),
+    transaction,
+  }),
+  probe: z.strictObject({ transaction }),
+  recovery: z.strictObject({
+    enabled: z.boolean().optional(),
+    state: z.enum(['ON', 'OFF', 'on', 'off']).optional(),
+    transaction,
+  }),
+} as const;
+
+const PRESS = new Set(['', 'PRESS', 'press']);
+const ON = new Set(['ON', 'on', 'On', 'true', '1']);
+const OFF = new Set(['OFF', 'off', 'Off', 'false', '0']);
+
+export function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(name);
+}
+
+/** Parses one command payload. `name` is the last topic level. */
+export function parseCommand(name: string, payload: Buffer): ParsedCommand {
+  if (!isCommandName(name)) {
+    return {
+      kind: 'invalid',
+      command: name,
+      reason: `unknown command "${name}": use one of ${COMMAND_NAMES.join(', ')}`,
+    };
+  }
+  if (payload.length > MAX_COMMAND_BYTES) {
+    return {
+      kind: 'invalid',
+      command: name,
+      reason: `payload is ${payload.length} bytes; commands are limited to ${MAX_COMMAND_BYTES} bytes`,
+    };
+  }
+  const text = payload.toString('utf8').trim();
+
+  // Plain payloads: empty or PRESS for the buttons, ON/OFF for the switch.
+  if (name === 'recovery') {
+    if (ON.has(text)) return { kind: 'ok', value: { command: 'recovery', enabled: true } };
+    if (OFF.has(text)) return { kind: 'ok', value: { command: 'recovery', enabled: false } };
+    if (!text.startsWith('{')) {
+      return {
+        kind: 'invalid',
+        command: name,
+        reason: `recovery takes ON or OFF (or {"enabled": true|false}), not "${clip(text)}"`,
+      };
+    }
+  } else if (PRESS.has(text)) {
+    return { kind: 'ok', value: { command: name } as Command };
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return {
+      kind: 'invalid',
+      command: name,
+      reason: `payload is not valid JSON (send an empty payload, PRESS, or a JSON object): "${clip(text)}"`,
+    };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { kind: 'invalid', command: name, reason: 'the JSON payload must be an object' };
+  }
+  const rawTransaction = (json as Record<string, unknown>).transaction;
+  const echoed =
+    typeof rawTransaction === 'string' || typeof rawTransaction === 'number'
+      ? String(rawTransaction)
+      : undefined;
+  const parsed = SCHEMAS[name].safeParse(json);
+  if (!parsed.success) {
+    const reason = parsed.error.issues
+      .map((i) => {
+        if (i.code === 'unrecognized_keys')
+          return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+        const where = i.path.length > 0 ? `"${i.path.join('.')}"` : 'payload';
+        return `${where}: ${i.message}`;
+      })
+      .join('; ');
+    return {
+      kind: 'invalid',
+      command: name,
+      reason,
+      ...(echoed !== undefined ? { transaction: echoed } : {}),
+    };
+  }
+  const t = parsed.data.transaction;
+  const withT = <T extends object>(v: T): T => (t !== undefined ? { ...v, transaction: t } : v);
+  switch (name) {
+    case 'sync': {
+      const d = parsed.data as z.infer<(typeof SCHEMAS)['sync']>;
+      return { kind: 'ok', value: withT({ command: 'sync', ...(d.records ? { records: d.records } : {}) }) };
+    }
+    case 'reboot': {
+      const d = parsed.data as z.infer<(typeof SCHEMAS)['reboot']>;
+      return {
+        kind: 'ok',
+        value: withT({ command: 'reboot', ...(d.off_seconds ? { offSeconds: d.off_seconds } : {}) }),
+      };
+    }
+    case 'probe':
+      return { kind: 'ok', value: withT({ command: 'probe' }) };
+    case 'recovery': {
+      const d = parsed.data as z.infer<(typeof SCHEMAS)['recovery']>;
+      const enabled = d.enabled ?? (d.state === undefined ? undefined : d.state.toUpperCase() === 'ON');
+      if (enabled === undefined) {
+        return {
+          kind: 'invalid',
+          command: name,
+          reason: 'recovery needs "enabled": true|false (or ON/OFF as the payload)',
+          ...(t !== undefined ? { transaction: t } : {}),
+        };
+      }
+      return { kind: 'ok', value: withT({ command: 'recovery', enabled }) };
+    }
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
