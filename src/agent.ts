@@ -10,10 +10,14 @@ import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
 import { DohClient } from './dns/doh.js';
 import { errorMessage } from './errors.js';
 import { EventBus } from './events.js';
+import { type CommandHandlers, MqttBridge } from './ha/bridge.js';
+import { discoveryOptionsFromConfig } from './ha/discovery.js';
 import { buildSources, detectPublicIp } from './ip/detector.js';
 import type { IpFamily, IpSource } from './ip/ip-source.js';
 import { watchLocalAddresses } from './ip/local-source.js';
 import type { Logger } from './log.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from './mqtt/broker.js';
+import { MqttConnection } from './mqtt/client.js';
 import { Heartbeat } from './notify/heartbeat.js';
 import { Webhook } from './notify/webhook.js';
 import { type CycleResult, Reconciler } from './reconciler/reconciler.js';
@@ -21,6 +25,9 @@ import { Scheduler } from './scheduler.js';
 import { StateHolder } from './state/holder.js';
 import { freshState, type PersistedState, persistedStateSchema } from './state/schema.js';
 import { JsonFileStore, type StateStore } from './state/store.js';
+import { buildStatus, type StatusDocument } from './status.js';
+import { type MqttTarget, resolveMqttTarget } from './supervisor.js';
+import { SUPPORT_URL, VERSION } from './version.js';
 
 export interface AgentOptions {
   config: Config;
@@ -35,6 +42,10 @@ export interface AgentOptions {
   provider?: DnsProvider | null;
   doh?: DohResolver;
   sources?: { 4: IpSource[]; 6: IpSource[] };
+  /** false: no MQTT at all (check); a target: skip the Supervisor/embedded resolution (tests). */
+  mqtt?: false | MqttTarget;
+  /** Environment for add-on detection (SUPERVISOR_TOKEN); defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export class Agent {
@@ -53,6 +64,11 @@ export class Agent {
   readonly #stopWatch = new AbortController();
   #lastCycle: CycleResult | null = null;
   #started = false;
+  #startedAt: number;
+  readonly #options: AgentOptions;
+  #broker: EmbeddedBroker | null = null;
+  #mqtt: MqttConnection | null = null;
+  #bridge: MqttBridge | null = null;
   #stopped: Promise<void> | null = null;
 
   private constructor(options: AgentOptions, state: StateHolder, store: StateStore<PersistedState> | null) {
@@ -60,6 +76,8 @@ export class Agent {
     this.config = config;
     this.logger = logger;
     this.clock = options.clock ?? systemClock;
+    this.#options = options;
+    this.#startedAt = this.clock.now();
     const random = options.random ?? systemRandom;
     this.#state = state;
     this.#store = store;
@@ -185,10 +203,143 @@ export class Agent {
     return this.#lastCycle;
   }
 
-  /** Starts the DNS loop (first cycle at once). */
-  start(): void {
+  /** The §6 state document, as published on `<base>/state` and served on `/state`. */
+  status(): StatusDocument {
+    return buildStatus({
+      state: this.state.state,
+      mode: this.config.mode,
+      version: VERSION,
+      startedAt: this.#startedAt,
+      ipVersion: this.config.ip_version,
+    });
+  }
+
+  /** The MQTT connection, once started (null without MQTT). */
+  get mqtt(): MqttConnection | null {
+    return this.#mqtt;
+  }
+
+  get bridge(): MqttBridge | null {
+    return this.#bridge;
+  }
+
+  /**
+   * Starts the DNS loop (first cycle at once) and the MQTT face. Resolves once MQTT is connected
+   * or has been given a few seconds (it keeps retrying in the background).
+   */
+  async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    this.#startedAt = this.clock.now();
+    this.#startDns();
+    if (this.#options.mqtt !== false) await this.#startMqtt();
+  }
+
+  /** Command handlers the MQTT bridge calls. */
+  readonly commands: CommandHandlers = {
+    sync: async (records) => {
+      const known = new Set(this.config.records.map((r) => r.name));
+      const wanted = records?.map((r) => r.toLowerCase().replace(/\.$/, ''));
+      const unknown = wanted?.filter((r) => !known.has(r)) ?? [];
+      if (unknown.length > 0) {
+        return { ok: false, message: `not a configured record: ${unknown.join(', ')}` };
+      }
+      if (this.config.records.length === 0) {
+        return { ok: false, message: 'no records are configured: set records to manage DNS' };
+      }
+      await this.sync('command', wanted);
+      const last = this.#lastCycle;
+      if (!last) return { ok: false, message: 'the agent is stopping' };
+      if (last.ok) {
+        const what =
+          last.changes > 0
+            ? `${last.changes} change(s) ${this.config.mode === 'dry-run' ? 'would be made (dry-run)' : 'made'}`
+            : 'nothing to change';
+        return { ok: true, message: `DNS sync done: ${what}` };
+      }
+      return {
+        ok: false,
+        message: `DNS sync finished with problems: ${last.summary.slice(0, 5).join('; ')}`,
+      };
+    },
+    reboot: async () => ({ ok: false, message: 'recovery is not configured' }),
+    probe: async () => ({ ok: false, message: 'recovery is not configured' }),
+    recovery: async () => ({ ok: false, message: 'recovery is not configured' }),
+  };
+
+  async #startMqtt(): Promise<void> {
+    const { config, logger } = this;
+    const log = logger.child({ module: 'mqtt' });
+    let target: MqttTarget;
+    try {
+      target =
+        this.#options.mqtt ||
+        (await resolveMqttTarget({
+          config,
+          env: this.#options.env ?? process.env,
+          logger: log,
+          ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+        }));
+    } catch (err) {
+      log.error(
+        { err: errorMessage(err) },
+        `Could not find the MQTT broker: ${errorMessage(err)}. DNS keeps running; set mqtt_url to connect to a broker.`,
+      );
+      return;
+    }
+    let url: string;
+    let username = config.mqtt_username;
+    let password = config.mqtt_password;
+    if (target.kind === 'embedded') {
+      try {
+        this.#broker = await startEmbeddedBroker({
+          host: target.host,
+          port: target.port,
+          ...(username ? { username } : {}),
+          ...(password ? { password } : {}),
+          logger: log,
+        });
+      } catch (err) {
+        log.error(
+          { err: errorMessage(err) },
+          `Could not start the embedded MQTT broker: ${errorMessage(err)}. DNS keeps running; set mqtt_url to use another broker, or embedded_broker_port to use another port.`,
+        );
+        return;
+      }
+      url = this.#broker.url;
+    } else {
+      url = target.url;
+      username = target.username;
+      password = target.password;
+    }
+    this.#mqtt = new MqttConnection({
+      url,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(config.mqtt_ca_file ? { caFile: config.mqtt_ca_file } : {}),
+      clientId: config.mqtt_client_id,
+      availabilityTopic: `${config.mqtt_base_topic}/availability`,
+      logger: log,
+    });
+    this.#bridge = new MqttBridge({
+      mqtt: this.#mqtt,
+      discovery: {
+        ...discoveryOptionsFromConfig(config, { version: VERSION, supportUrl: SUPPORT_URL }),
+        enabled: config.discovery,
+      },
+      events: this.events,
+      state: this.state,
+      status: () => this.status(),
+      commands: this.commands,
+      clock: this.clock,
+      random: this.#options.random ?? systemRandom,
+      logger: logger.child({ module: 'ha' }),
+    });
+    this.#bridge.start();
+    await this.#mqtt.start();
+  }
+
+  #startDns(): void {
     const { config, logger } = this;
     logger.info(
       {
@@ -236,6 +387,11 @@ export class Agent {
       this.logger.warn({ err: errorMessage(err) }, `delete_on_stop did not finish: ${errorMessage(err)}`);
     }
     await this.#state?.persist();
+    // Last state, then `offline`, then the broker (if we run it).
+    this.#bridge?.publishState(true);
+    this.#bridge?.stop();
+    await this.#mqtt?.stop();
+    await this.#broker?.close();
     await this.#webhook?.flush();
     await this.#heartbeat?.ping('exit', { exitCode });
     void this.#store;

@@ -38,6 +38,7 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
     config: { ...config, mode: 'dry-run', min_update_interval_seconds: 0, delete_on_stop: false },
     logger,
     store: null,
+    mqtt: false,
     ...options.agentOptions,
   });
   let runtimeFailure = false;

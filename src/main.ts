@@ -49,11 +49,9 @@ export async function runAgent(config: Config, logger: Logger): Promise<number> 
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    try {
-      agent.start();
-    } catch (err) {
+    agent.start().catch((err) => {
       logger.fatal({ err: errorMessage(err) }, `Could not start: ${errorMessage(err)}`);
       resolve(2);
-    }
+    });
   });
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeCloudflare } from './fakes/cloudflare.js';
 import { type EchoServer, startEchoServer } from './fakes/ip-echo.js';
+import { freePort } from './helpers/net.js';
 
 const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
 const TOKEN = 'cli-test-token-5b8e2f1a9c3d7e6f';
@@ -193,6 +194,7 @@ describe('ddns-watchdog run', () => {
   it('SIGTERM → clean stop, exit 0 within 5 s, state saved', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ddnsw-run-'));
     const hanging = await startEchoServer(() => ({ hang: true }));
+    const port = await freePort();
     let child: ChildProcess | undefined;
     const done = run(
       ['run'],
@@ -201,6 +203,7 @@ describe('ddns-watchdog run', () => {
         RECORDS: 'home.example.com',
         HTTP_TIMEOUT_MS: '30000',
         IP_SOURCES: `${hanging.url}/a,${hanging.url}/b`,
+        EMBEDDED_BROKER_PORT: String(port),
       }),
       { onSpawn: (c) => (child = c) },
     );

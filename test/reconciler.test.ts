@@ -525,6 +525,7 @@ describe('agent lifecycle', () => {
       logger: world.sink.logger,
       clock: world.clock,
       random: () => 0.5,
+      mqtt: false,
     });
     world.setIp('81.2.69.190');
     world.cf.clearLog();

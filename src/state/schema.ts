@@ -65,6 +65,8 @@ export const persistedStateSchema = z
       last_change: nullableNumber,
       records: z.record(z.string(), recordStateSchema).default({}),
     }),
+    /** Home Assistant components last published (component id → platform), to remove stale ones. */
+    ha_components: z.record(z.string(), z.string()).optional(),
     uptime: z.record(z.string(), z.unknown()).optional(),
     recovery: z.record(z.string(), z.unknown()).optional(),
   })

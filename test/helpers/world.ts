@@ -48,6 +48,8 @@ export async function makeWorld(
     ip?: string;
     zones?: string[];
     sources?: number;
+    /** MQTT target for the agent; none by default. */
+    mqtt?: import('../../src/supervisor.js').MqttTarget;
   } = {},
 ): Promise<World> {
   const cf = await FakeCloudflare.start({ token: TOKEN });
@@ -81,7 +83,13 @@ export async function makeWorld(
   };
   if (options.token !== null) env.CLOUDFLARE_API_TOKEN = options.token ?? TOKEN;
   const config = await loopbackConfig(env, options.overrides ?? {});
-  const agent = await Agent.create({ config, logger: sink.logger, clock, random: () => 0.5 });
+  const agent = await Agent.create({
+    config,
+    logger: sink.logger,
+    clock,
+    random: () => 0.5,
+    mqtt: options.mqtt ?? false,
+  });
   return {
     cf,
     zoneId: zoneIds[0]!,

@@ -1,0 +1,235 @@
+/**
+ * The MQTT face of the agent (SPEC §6): publishes Home Assistant discovery, the retained state
+ * document and events, re-publishes after Home Assistant's birth message, and turns command
+ * topics into calls on the services it is handed. Never: call Cloudflare or plugs directly.
+ */
+import type { Clock, Random } from '../clock.js';
+import { type Command, type CommandResult, parseCommand } from '../commands.js';
+import { errorMessage } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../log.js';
+import type { IncomingMessage, PublishOptions } from '../mqtt/client.js';
+import type { StateHolder } from '../state/holder.js';
+import type { StatusDocument } from '../status.js';
+import {
+  type DeviceDiscoveryPayload,
+  type DiscoveryOptions,
+  planDiscovery,
+  serializeDiscovery,
+} from './discovery.js';
+
+/** The part of MqttConnection the bridge uses (tests may pass a real connection or a recorder). */
+export interface MqttPort {
+  readonly connected: boolean;
+  publish(topic: string, payload: string | Buffer, opts?: PublishOptions): void;
+  subscribe(filter: string, handler: (m: IncomingMessage) => void): void;
+  onConnect(listener: () => void): () => void;
+}
+
+export interface CommandHandlers {
+  sync(records: string[] | undefined): Promise<{ ok: boolean; message: string }>;
+  reboot(offSeconds: number | undefined): Promise<{ ok: boolean; message: string }>;
+  probe(): Promise<{ ok: boolean; message: string }>;
+  recovery(enabled: boolean): Promise<{ ok: boolean; message: string }>;
+}
+
+export interface BridgeOptions {
+  mqtt: MqttPort;
+  discovery: DiscoveryOptions & { enabled: boolean };
+  events: EventBus;
+  state: StateHolder;
+  status: () => StatusDocument;
+  commands: CommandHandlers;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Home Assistant's birth message is answered after a random delay in [min, max] ms. */
+  birthDelayMs?: { min: number; max: number };
+}
+
+export class MqttBridge {
+  readonly #o: BridgeOptions;
+  readonly #base: string;
+  #lastState: string | null = null;
+  #statePending = false;
+  #offConnect: (() => void) | null = null;
+  #offState: (() => void) | null = null;
+  readonly #stop = new AbortController();
+  #birthTimer: Promise<void> | null = null;
+
+  constructor(options: BridgeOptions) {
+    this.#o = options;
+    this.#base = options.discovery.baseTopic;
+  }
+
+  start(): void {
+    const { mqtt, events, state, discovery } = this.#o;
+    mqtt.subscribe(`${this.#base}/command/+`, (m) => void this.#onCommand(m));
+    mqtt.subscribe(`${discovery.discoveryPrefix}/status`, (m) => this.#onHaStatus(m));
+    this.#offConnect = mqtt.onConnect(() => {
+      this.publishDiscovery();
+      this.publishState(true);
+    });
+    this.#offState = state.subscribe(() => this.#scheduleState());
+    events.on('mqtt', (event) => {
+      mqtt.publish(`${this.#base}/event`, JSON.stringify(event), { retain: false, qos: 1 });
+    });
+    if (mqtt.connected) {
+      this.publishDiscovery();
+      this.publishState(true);
+    }
+  }
+
+  stop(): void {
+    this.#stop.abort();
+    this.#offConnect?.();
+    this.#offState?.();
+    this.#o.events.off('mqtt');
+  }
+
+  /** Publishes (or removes) the device discovery config, with removal stubs for dropped components. */
+  publishDiscovery(): void {
+    const { mqtt, discovery, state, logger } = this.#o;
+    const known = state.state.ha_components;
+    const previous: DeviceDiscoveryPayload | null = known
+      ? ({
+          components: Object.fromEntries(Object.entries(known).map(([k, p]) => [k, { platform: p }])),
+        } as never)
+      : null;
+    const messages = planDiscovery(previous, discovery);
+    // planDiscovery skips an unchanged payload; on (re)connect we always publish the full one.
+    const plan = messages.length > 0 ? messages : planDiscovery(null, discovery);
+    for (const message of plan) {
+      mqtt.publish(message.topic, serializeDiscovery(message), { retain: true, qos: 1 });
+    }
+    const last = plan[plan.length - 1];
+    const components =
+      last && last.payload !== ''
+        ? Object.fromEntries(Object.entries(last.payload.components).map(([k, c]) => [k, c.platform]))
+        : undefined;
+    const before = JSON.stringify(state.state.ha_components ?? null);
+    if (components) state.state.ha_components = components;
+    else delete state.state.ha_components;
+    if (JSON.stringify(state.state.ha_components ?? null) !== before) void state.persist();
+    logger.debug(
+      { topic: last?.topic, components: components ? Object.keys(components).length : 0 },
+      discovery.enabled
+        ? 'Published Home Assistant discovery.'
+        : 'Removed Home Assistant discovery (discovery is off).',
+    );
+  }
+
+  /** Publishes the state document (retained) when it changed, or always with `force`. */
+  publishState(force = false): void {
+    const text = JSON.stringify(this.#o.status());
+    if (!force && text === this.#lastState) return;
+    this.#lastState = text;
+    this.#o.mqtt.publish(`${this.#base}/state`, text, { retain: true, qos: 1 });
+  }
+
+  /** Many state changes in one tick make one publish. */
+  #scheduleState(): void {
+    if (this.#statePending) return;
+    this.#statePending = true;
+    queueMicrotask(() => {
+      this.#statePending = false;
+      this.publishState(true);
+    });
+  }
+
+  #onHaStatus(m: IncomingMessage): void {
+    const payload = m.payload.toString().trim();
+    // A retained `online` replayed at subscribe time adds nothing: we publish on every connect.
+    if (payload !== 'online' || m.retain || this.#birthTimer) return;
+    const { min, max } = this.#o.birthDelayMs ?? { min: 500, max: 3000 };
+    const delay = Math.round(min + this.#o.random() * (max - min));
+    this.#o.logger.info(`Home Assistant came online; re-publishing discovery and state in ${delay} ms.`);
+    this.#birthTimer = this.#o.clock.sleep(delay, this.#stop.signal).then(() => {
+      this.#birthTimer = null;
+      if (this.#stop.signal.aborted) return;
+      this.publishDiscovery();
+      this.publishState(true);
+    });
+  }
+
+  async #onCommand(m: IncomingMessage): Promise<void> {
+    const name = m.topic.slice(this.#base.length + '/command/'.length);
+    if (name === 'result') return; // our own answers
+    const { logger } = this.#o;
+    if (m.retain) {
+      // A retained command is replayed by the broker at every (re)subscribe: acting on it would
+      // repeat it at every reconnect (a retained reboot would cycle the router again and again).
+      logger.warn(
+        { topic: m.topic },
+        `Ignored a retained ${name} command on ${m.topic}: commands must not be retained. Clear it with: mosquitto_pub -r -n -t '${m.topic}'`,
+      );
+      this.#answer(m, {
+        command: name,
+        ok: false,
+        message: `ignored: the command was retained; clear it with an empty retained message on ${m.topic}`,
+      });
+      return;
+    }
+    const parsed = parseCommand(name, m.payload);
+    if (parsed.kind === 'invalid') {
+      logger.warn(
+        { topic: m.topic, reason: parsed.reason },
+        `Refused the ${name} command: ${parsed.reason}.`,
+      );
+      this.#answer(m, {
+        command: parsed.command,
+        ok: false,
+        message: parsed.reason,
+        ...(parsed.transaction !== undefined ? { transaction: parsed.transaction } : {}),
+      });
+      return;
+    }
+    const cmd = parsed.value;
+    let outcome: { ok: boolean; message: string };
+    try {
+      outcome = await this.#run(cmd);
+    } catch (err) {
+      outcome = { ok: false, message: `failed: ${errorMessage(err)}` };
+      logger.error(
+        { err: errorMessage(err), command: cmd.command },
+        `The ${cmd.command} command failed: ${errorMessage(err)}`,
+      );
+    }
+    logger.info(
+      { command: cmd.command, ok: outcome.ok },
+      `${cmd.command} command ${outcome.ok ? 'done' : 'refused'}: ${outcome.message}`,
+    );
+    this.#answer(m, {
+      command: cmd.command,
+      ok: outcome.ok,
+      message: outcome.message,
+      ...(cmd.transaction !== undefined ? { transaction: cmd.transaction } : {}),
+    });
+  }
+
+  #run(cmd: Command): Promise<{ ok: boolean; message: string }> {
+    const h = this.#o.commands;
+    switch (cmd.command) {
+      case 'sync':
+        return h.sync(cmd.records);
+      case 'reboot':
+        return h.reboot(cmd.offSeconds);
+      case 'probe':
+        return h.probe();
+      case 'recovery':
+        return h.recovery(cmd.enabled);
+    }
+  }
+
+  #answer(m: IncomingMessage, result: CommandResult): void {
+    const text = JSON.stringify(result);
+    this.#o.mqtt.publish(`${this.#base}/command/result`, text, { retain: false, qos: 1 });
+    if (m.responseTopic && !/[+#]/.test(m.responseTopic)) {
+      this.#o.mqtt.publish(m.responseTopic, text, {
+        retain: false,
+        qos: 1,
+        ...(m.correlationData ? { correlationData: m.correlationData } : {}),
+      });
+    }
+  }
+}
