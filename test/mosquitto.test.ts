@@ -1,0 +1,210 @@
+/**
+ * MqttConnection against a real Mosquitto (MQTT 5) on 127.0.0.1: will and availability, MQTT 5
+ * request/response properties, password logins, TLS with a generated CA, WebSockets. Skipped with
+ * the reason in the test title when Mosquitto (or openssl, for TLS) is not installed.
+ */
+import { readFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type IncomingMessage, MqttConnection, type MqttConnectionOptions } from '../src/mqtt/client.js';
+import {
+  mosquittoAvailable,
+  mosquittoPasswdAvailable,
+  mosquittoSkipReason,
+  opensslAvailable,
+  startMosquitto,
+} from './fakes/mosquitto.js';
+import { logSink } from './helpers/log-sink.js';
+
+const AVAIL = 'dw-test/availability';
+const skipAll = !mosquittoAvailable();
+const skipNote = skipAll ? ` (skipped: ${mosquittoSkipReason()})` : '';
+if (skipAll) console.warn(`Mosquitto tests skipped: ${mosquittoSkipReason()}`);
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function until(cond: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function broker(options: Parameters<typeof startMosquitto>[0] = {}) {
+  const m = await startMosquitto(options);
+  cleanups.push(() => m.stop());
+  return m;
+}
+
+function connection(url: string, over: Partial<MqttConnectionOptions> = {}) {
+  const sink = logSink();
+  const conn = new MqttConnection({
+    url,
+    clientId: `agent-${Math.random().toString(36).slice(2, 8)}`,
+    availabilityTopic: AVAIL,
+    reconnectPeriodMs: 50,
+    maxReconnectPeriodMs: 200,
+    connectWaitMs: 3000,
+    logger: sink.logger,
+    ...over,
+  });
+  cleanups.push(() => conn.stop());
+  return { conn, sink };
+}
+
+async function observe(url: string, topics: string[], extra: mqtt.IClientOptions = {}) {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...extra });
+  const seen: Array<{ topic: string; payload: string; retain: boolean; packet: mqtt.IPublishPacket }> = [];
+  client.on('message', (topic, payload, packet) => {
+    seen.push({ topic, payload: payload.toString(), retain: packet.retain, packet });
+  });
+  if (topics.length > 0) await client.subscribeAsync(topics, { qos: 1 });
+  cleanups.push(() => client.endAsync(true));
+  return { client, seen };
+}
+
+/** A loopback TCP relay whose connections the test can cut, like a network drop. */
+async function relay(targetPort: number) {
+  const pairs = new Set<[Socket, Socket]>();
+  const server = createServer((inbound) => {
+    const outbound = connect({ host: '127.0.0.1', port: targetPort });
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    inbound.pipe(outbound).pipe(inbound);
+    const drop = () => {
+      inbound.destroy();
+      outbound.destroy();
+      pairs.delete(pair);
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const cut = () => {
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    pairs.clear();
+  };
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        cut();
+        server.close(() => r());
+      }),
+  );
+  return { port: (server.address() as AddressInfo).port, cut };
+}
+
+describe.skipIf(skipAll)(`Mosquitto${skipNote}`, () => {
+  it('connect/mqtt5-online-and-will: MQTT 5 without fallback, retained online, will on a dropped connection', async () => {
+    const m = await broker();
+    const r = await relay(m.port);
+    const { conn, sink } = connection(`mqtt://127.0.0.1:${r.port}`);
+    await conn.start();
+    expect(conn.connected).toBe(true);
+    expect(conn.protocolVersion).toBe(5);
+    expect(sink.text()).toContain('(MQTT 5)');
+    expect(sink.text()).not.toContain('does not accept MQTT 5');
+
+    const obs = await observe(m.url, [AVAIL]);
+    await until(() => obs.seen.length === 1, 'retained online');
+    expect(obs.seen[0]).toMatchObject({ topic: AVAIL, payload: 'online', retain: true });
+
+    // Cut the TCP path without a DISCONNECT: Mosquitto publishes the will, then the agent reconnects.
+    r.cut();
+    await until(() => obs.seen.length >= 3, 'offline (will) then online');
+    expect(obs.seen.slice(0, 3).map((s) => s.payload)).toEqual(['online', 'offline', 'online']);
+
+    await conn.stop();
+    await until(() => obs.seen.at(-1)?.payload === 'offline', 'offline on stop');
+  });
+
+  it('mqtt5/request-response: responseTopic and correlationData are visible and round-trip', async () => {
+    const m = await broker();
+    const { conn } = connection(m.url);
+    const requests: IncomingMessage[] = [];
+    conn.subscribe('dw-test/command/+', (msg) => {
+      requests.push(msg);
+      if (msg.responseTopic) {
+        conn.publish(msg.responseTopic, '{"ok":true}', { correlationData: msg.correlationData });
+      }
+    });
+    await conn.start();
+    expect(conn.protocolVersion).toBe(5);
+
+    const obs = await observe(m.url, ['dw-test/reply/#']);
+    const correlation = Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x42]);
+    await obs.client.publishAsync('dw-test/command/sync', '', {
+      qos: 1,
+      properties: { responseTopic: 'dw-test/reply/abc', correlationData: correlation },
+    });
+    await until(() => obs.seen.length === 1, 'the reply');
+    expect(requests[0]).toMatchObject({
+      topic: 'dw-test/command/sync',
+      retain: false,
+      responseTopic: 'dw-test/reply/abc',
+    });
+    expect(requests[0]?.correlationData?.equals(correlation)).toBe(true);
+    expect(obs.seen[0]?.topic).toBe('dw-test/reply/abc');
+    expect(obs.seen[0]?.payload).toBe('{"ok":true}');
+    expect(Buffer.from(obs.seen[0]?.packet.properties?.correlationData ?? []).equals(correlation)).toBe(true);
+  });
+
+  it.skipIf(!mosquittoPasswdAvailable())(
+    'auth/password: the right login connects; a wrong one is refused with a clear log and no password',
+    async () => {
+      const m = await broker({ users: { ddns: 'right-pass-4821' } });
+      const good = connection(m.url, { username: 'ddns', password: 'right-pass-4821' });
+      await good.conn.start();
+      expect(good.conn.connected).toBe(true);
+
+      const bad = connection(m.url, { username: 'ddns', password: 'wrong-pass-7734', connectWaitMs: 600 });
+      await bad.conn.start();
+      expect(bad.conn.connected).toBe(false);
+      const warns = bad.sink.lines().filter((l) => l.level === 'warn');
+      expect(warns).toHaveLength(1);
+      expect(String(warns[0]?.msg)).toMatch(/refused the login .*check mqtt_username and mqtt_password/);
+      expect(bad.sink.text()).not.toContain('wrong-pass-7734');
+      expect(good.sink.text()).not.toContain('right-pass-4821');
+    },
+  );
+
+  it.skipIf(!opensslAvailable())(
+    `tls/ca-file${opensslAvailable() ? '' : ' (skipped: no openssl CLI to generate the test CA)'}: mqtts:// with mqtt_ca_file connects; without the CA the handshake fails and names mqtt_ca_file`,
+    async () => {
+      const m = await broker({ tls: true });
+      expect(m.url).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+      const good = connection(m.url, { caFile: m.caFile });
+      await good.conn.start();
+      expect(good.conn.connected).toBe(true);
+      expect(good.conn.protocolVersion).toBe(5);
+
+      const obs = await observe(m.url, [AVAIL], { ca: readFileSync(m.caFile ?? '') });
+      await until(() => obs.seen.length === 1, 'online over TLS');
+
+      const bad = connection(m.url, { connectWaitMs: 600 });
+      await bad.conn.start();
+      expect(bad.conn.connected).toBe(false);
+      const warns = bad.sink.lines().filter((l) => l.level === 'warn');
+      expect(warns).toHaveLength(1);
+      expect(String(warns[0]?.msg)).toMatch(/TLS handshake .* check mqtt_ca_file/);
+    },
+  );
+
+  it('websocket/ws-url: connects through a ws:// listener', async () => {
+    const m = await broker({ websockets: true });
+    expect(m.wsUrl).toBeDefined();
+    const { conn } = connection(m.wsUrl ?? '');
+    await conn.start();
+    expect(conn.connected).toBe(true);
+    const obs = await observe(m.url, [AVAIL]);
+    await until(() => obs.seen.length === 1, 'online over WebSockets');
+  });
+});
