@@ -12,9 +12,11 @@ import type { IncomingMessage, PublishOptions } from '../mqtt/client.js';
 import type { StateHolder } from '../state/holder.js';
 import type { StatusDocument } from '../status.js';
 import {
-  type DeviceDiscoveryPayload,
+  buildDeviceDiscovery,
+  buildDeviceRemoval,
+  type DeviceRemovalMessage,
+  type DiscoveryMessage,
   type DiscoveryOptions,
-  planDiscovery,
   serializeDiscovery,
 } from './discovery.js';
 
@@ -87,36 +89,43 @@ export class MqttBridge {
     this.#o.events.off('mqtt');
   }
 
-  /** Publishes (or removes) the device discovery config, with removal stubs for dropped components. */
+  /**
+   * Publishes the device discovery config (always the full payload: this runs on connect and after
+   * Home Assistant's birth message). Components published before and gone now (IPv6 turned off,
+   * the plug removed) are first sent once reduced to `{platform}`, which is how Home Assistant
+   * removes them. With `discovery: false` the device config is removed (empty retained payload).
+   */
   publishDiscovery(): void {
     const { mqtt, discovery, state, logger } = this.#o;
-    const known = state.state.ha_components;
-    const previous: DeviceDiscoveryPayload | null = known
-      ? ({
-          components: Object.fromEntries(Object.entries(known).map(([k, p]) => [k, { platform: p }])),
-        } as never)
-      : null;
-    const messages = planDiscovery(previous, discovery);
-    // planDiscovery skips an unchanged payload; on (re)connect we always publish the full one.
-    const plan = messages.length > 0 ? messages : planDiscovery(null, discovery);
-    for (const message of plan) {
-      mqtt.publish(message.topic, serializeDiscovery(message), { retain: true, qos: 1 });
-    }
-    const last = plan[plan.length - 1];
-    const components =
-      last && last.payload !== ''
-        ? Object.fromEntries(Object.entries(last.payload.components).map(([k, c]) => [k, c.platform]))
-        : undefined;
+    const publish = (m: DiscoveryMessage | DeviceRemovalMessage) =>
+      mqtt.publish(m.topic, serializeDiscovery(m), { retain: true, qos: 1 });
     const before = JSON.stringify(state.state.ha_components ?? null);
-    if (components) state.state.ha_components = components;
-    else delete state.state.ha_components;
+    if (!discovery.enabled) {
+      publish(buildDeviceRemoval(discovery));
+      delete state.state.ha_components;
+      logger.debug('Removed the Home Assistant device (discovery is off).');
+    } else {
+      const next = buildDeviceDiscovery(discovery);
+      const known = state.state.ha_components ?? {};
+      const removed = Object.fromEntries(
+        Object.entries(known)
+          .filter(([key]) => !(key in next.payload.components))
+          .map(([key, platform]) => [key, { platform }]),
+      );
+      if (Object.keys(removed).length > 0) {
+        publish(buildDeviceDiscovery(discovery, removed));
+        logger.info(
+          { removed: Object.keys(removed) },
+          `Removed ${Object.keys(removed).length} Home Assistant entit${Object.keys(removed).length === 1 ? 'y' : 'ies'} that no longer apply.`,
+        );
+      }
+      publish(next);
+      state.state.ha_components = Object.fromEntries(
+        Object.entries(next.payload.components).map(([key, c]) => [key, c.platform]),
+      );
+      logger.debug({ topic: next.topic }, 'Published Home Assistant discovery.');
+    }
     if (JSON.stringify(state.state.ha_components ?? null) !== before) void state.persist();
-    logger.debug(
-      { topic: last?.topic, components: components ? Object.keys(components).length : 0 },
-      discovery.enabled
-        ? 'Published Home Assistant discovery.'
-        : 'Removed Home Assistant discovery (discovery is off).',
-    );
   }
 
   /** Publishes the state document (retained) when it changed, or always with `force`. */

@@ -548,8 +548,12 @@ export class MqttConnection {
   }
 
   #subscribeOnBroker(client: MqttClient, filters: string[]): void {
-    const map: Record<string, { qos: 1 }> = {};
-    for (const f of filters) map[f] = { qos: 1 };
+    // MQTT 5 "retain as published": a message published with the retain flag keeps it when
+    // forwarded, so a retained command (even an empty one that only clears the retained copy)
+    // can be told apart from a live one and ignored.
+    const rap = this.#protocolVersion === 5;
+    const map: Record<string, { qos: 1; rap?: boolean }> = {};
+    for (const f of filters) map[f] = rap ? { qos: 1, rap: true } : { qos: 1 };
     client.subscribe(map, (err, granted) => {
       if (err) {
         if (!this.#stopping)

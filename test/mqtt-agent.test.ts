@@ -1,0 +1,459 @@
+/**
+ * The agent on MQTT, end to end: an in-process aedes broker on 127.0.0.1 (port 0), the agent
+ * wired to the loopback fake Cloudflare and IP services, and a real mqtt.js client standing in
+ * for Home Assistant / Node-RED. Real Mosquitto is used for MQTT 5 request/response.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../src/mqtt/broker.js';
+import { DNS_STATUS_VALUES, HEALTH_VALUES } from '../src/status.js';
+import { mosquittoAvailable, startMosquitto } from './fakes/mosquitto.js';
+import { checkDiscovery, checkStateDocument } from './ha/discovery-rules.js';
+import { logSink } from './helpers/log-sink.js';
+import { freePort } from './helpers/net.js';
+import { makeWorld, type World } from './helpers/world.js';
+
+interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  at: number;
+  correlationData?: Buffer;
+}
+
+class Observer {
+  readonly seen: Seen[] = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.seen.push({
+        topic,
+        payload: payload.toString(),
+        retain: packet.retain,
+        at: Date.now(),
+        ...(packet.properties?.correlationData ? { correlationData: packet.properties.correlationData } : {}),
+      });
+    });
+  }
+
+  static async connect(url: string, opts: mqtt.IClientOptions = {}): Promise<Observer> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, ...opts });
+    const o = new Observer(client);
+    await client.subscribeAsync('#', { qos: 1 });
+    return o;
+  }
+
+  on(topic: string): Seen[] {
+    return this.seen.filter((s) => s.topic === topic);
+  }
+
+  last(topic: string): Seen | undefined {
+    const all = this.on(topic);
+    return all[all.length - 1];
+  }
+
+  async waitFor(pred: (s: Seen) => boolean, ms = 8000, what = 'message'): Promise<Seen> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = this.seen.find(pred);
+      if (hit) return hit;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out waiting for ${what}; saw topics: ${[...new Set(this.seen.map((s) => s.topic))].join(', ')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async publish(topic: string, payload: string, opts: mqtt.IClientPublishOptions = {}): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1, ...opts });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function broker(port = 0) {
+  const b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+  cleanups.push(() => b.close());
+  return b;
+}
+
+async function setup(options: Parameters<typeof makeWorld>[0] = {}) {
+  const b = await broker();
+  const obs = await Observer.connect(b.url);
+  cleanups.push(() => obs.close());
+  const world = await makeWorld({
+    records: ['home.example.com'],
+    ...options,
+    mqtt: { kind: 'url', url: b.url, source: 'config' },
+  });
+  cleanups.push(() => world.close());
+  await world.agent.start();
+  return { b, obs, world };
+}
+
+const DISCOVERY = 'homeassistant/device/ddns_watchdog/config';
+const RULES = {
+  discoveryPrefix: 'homeassistant',
+  nodeId: 'ddns_watchdog',
+  baseTopic: 'ddns-watchdog',
+  publishedValues: { health: HEALTH_VALUES, dnsStatus: DNS_STATUS_VALUES },
+};
+
+async function command(obs: Observer, name: string, payload: string, transaction?: string) {
+  const before = obs.on('ddns-watchdog/command/result').length;
+  await obs.publish(`ddns-watchdog/command/${name}`, payload);
+  await obs.waitFor(
+    () => obs.on('ddns-watchdog/command/result').length > before,
+    10_000,
+    `result of ${name}`,
+  );
+  const result = JSON.parse(obs.on('ddns-watchdog/command/result')[before]!.payload);
+  if (transaction !== undefined) expect(result.transaction).toBe(transaction);
+  return result;
+}
+
+describe('agent on MQTT (aedes)', () => {
+  it('publishes availability, a discovery config that passes every §6 rule, and a valid retained state', async () => {
+    const { obs } = await setup();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    expect(obs.last('ddns-watchdog/availability')?.payload).toBe('online');
+    const discovery = obs.last(DISCOVERY)!;
+    const payload = JSON.parse(discovery.payload);
+    expect(checkDiscovery(DISCOVERY, payload, RULES)).toEqual([]);
+    expect(payload.device.name).toBe('DDNS Watchdog');
+    expect(Object.keys(payload.components)).toContain('ddns_watchdog_public_ipv4');
+    expect(Object.keys(payload.components)).not.toContain('ddns_watchdog_public_ipv6');
+    const state = JSON.parse(obs.last('ddns-watchdog/state')!.payload);
+    expect(checkStateDocument(state)).toEqual([]);
+
+    // A late subscriber (Home Assistant restarting) gets all three as retained messages.
+    const late = await Observer.connect(`mqtt://127.0.0.1:${obs.client.options.port}`);
+    cleanups.push(() => late.close());
+    await late.waitFor((s) => s.topic === DISCOVERY && s.retain, 3000, 'retained discovery');
+    await late.waitFor((s) => s.topic === 'ddns-watchdog/state' && s.retain, 3000, 'retained state');
+    await late.waitFor((s) => s.topic === 'ddns-watchdog/availability' && s.retain && s.payload === 'online');
+  });
+
+  it('sync command: result with the transaction echoed, events not retained, state updated', async () => {
+    const { obs, world } = await setup();
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    world.setIp('81.2.69.177');
+    const result = await command(obs, 'sync', '{"transaction":"tx-42"}', 'tx-42');
+    expect(result).toEqual({
+      command: 'sync',
+      ok: true,
+      message: 'DNS sync done: 1 change(s) made',
+      transaction: 'tx-42',
+    });
+    const events = obs.on('ddns-watchdog/event').map((e) => ({ ...JSON.parse(e.payload), retain: e.retain }));
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['ip_changed', 'dns_updated']));
+    expect(events.every((e) => e.retain === false)).toBe(true);
+    const changed = events.find((e) => e.type === 'ip_changed' && e.new === '81.2.69.177');
+    expect(changed).toMatchObject({ family: 'ipv4', new: '81.2.69.177' });
+    expect(changed.at).toMatch(/T.*(Z|[+-]\d\d:\d\d)$/);
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/state' && JSON.parse(s.payload).public_ip.ipv4 === '81.2.69.177',
+    );
+    const state = JSON.parse(obs.last('ddns-watchdog/state')!.payload);
+    expect(state.dns.records['home.example.com']).toMatchObject({
+      type: 'A',
+      content: '81.2.69.177',
+      status: 'in_sync',
+    });
+    expect(checkStateDocument(state)).toEqual([]);
+  });
+
+  it.each([
+    ['PRESS', 'sync', 'PRESS', true, /DNS sync done/],
+    ['records-subset', 'sync', '{"records":["home.example.com"]}', true, /DNS sync done/],
+    [
+      'unknown-record',
+      'sync',
+      '{"records":["nope.example.com"]}',
+      false,
+      /not a configured record: nope\.example\.com/,
+    ],
+    ['bad-json', 'sync', '{"records": [', false, /not valid JSON/],
+    ['unknown-field', 'sync', '{"recordz":[]}', false, /unknown field "recordz"/],
+    [
+      'oversize',
+      'sync',
+      JSON.stringify({ records: Array(500).fill('home.example.com') }),
+      false,
+      /limited to 4096 bytes/,
+    ],
+    ['reboot-not-configured', 'reboot', 'PRESS', false, /recovery is not configured/],
+    ['probe-not-configured', 'probe', '', false, /recovery is not configured/],
+    ['recovery-not-configured', 'recovery', 'ON', false, /recovery is not configured/],
+    ['recovery-bad-payload', 'recovery', 'MAYBE', false, /ON or OFF/],
+  ])(
+    'command %s → ok=%s with a reason, and the agent keeps running',
+    async (_n, name, payload, ok, message) => {
+      const { obs } = await setup();
+      await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+      const result = await command(obs, name, payload);
+      expect(result.ok).toBe(ok);
+      expect(result.message).toMatch(message);
+      // still alive: another command answers
+      expect((await command(obs, 'sync', '')).ok).toBe(true);
+    },
+  );
+
+  it('a retained command is never acted on: dropped, logged with a hint, answered ok=false', async () => {
+    const b = await broker();
+    const obs = await Observer.connect(b.url);
+    cleanups.push(() => obs.close());
+    // Someone published a retained reboot and a retained sync before the agent started.
+    await obs.publish('ddns-watchdog/command/sync', 'PRESS', { retain: true });
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: b.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    const r = await obs.waitFor((s) => s.topic === 'ddns-watchdog/command/result', 5000, 'result');
+    expect(JSON.parse(r.payload)).toMatchObject({
+      command: 'sync',
+      ok: false,
+      message: expect.stringMatching(/retained/),
+    });
+    expect(world.sink.text()).toContain("mosquitto_pub -r -n -t 'ddns-watchdog/command/sync'");
+    // The DNS cycles that ran are the start one only (the retained sync triggered nothing).
+    expect(world.agent.scheduler.cycles).toBeLessThanOrEqual(1);
+  });
+
+  it("Home Assistant's birth message → discovery then state again, after a short random delay", async () => {
+    const { obs, world } = await setup();
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    const discoveries = obs.on(DISCOVERY).length;
+    await obs.publish('homeassistant/status', 'offline');
+    await obs.publish('homeassistant/status', 'online');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(obs.on(DISCOVERY).length).toBe(discoveries); // not before the delay
+    await world.clock.advance(3_000);
+    await obs.waitFor(() => obs.on(DISCOVERY).length === discoveries + 1, 3000, 'republished discovery');
+    const afterDiscovery = obs.seen.findIndex(
+      (s, i) => s.topic === DISCOVERY && i >= obs.seen.indexOf(obs.on(DISCOVERY)[discoveries]!),
+    );
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/state' && obs.seen.indexOf(s) > afterDiscovery,
+      3000,
+      'state after discovery',
+    );
+  });
+
+  it('IPv6 turned off: its component is removed (stub once, then gone); discovery:false removes the device', async () => {
+    const b = await broker();
+    const obs = await Observer.connect(b.url);
+    cleanups.push(() => obs.close());
+    const stateDir = (await import('node:fs/promises')).mkdtemp(
+      join((await import('node:os')).tmpdir(), 'ddnsw-ha-'),
+    );
+    const dir = await stateDir;
+    const target = { kind: 'url' as const, url: b.url, source: 'config' as const };
+
+    const w1 = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { ip_version: 'both', state_dir: dir },
+      mqtt: target,
+    });
+    await w1.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    expect(Object.keys(JSON.parse(obs.last(DISCOVERY)!.payload).components)).toContain(
+      'ddns_watchdog_public_ipv6',
+    );
+    await w1.close();
+
+    const n = obs.on(DISCOVERY).length;
+    const w2 = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { ip_version: 'ipv4', state_dir: dir },
+      mqtt: target,
+    });
+    await w2.agent.start();
+    await obs.waitFor(() => obs.on(DISCOVERY).length >= n + 2, 5000, 'stub and final discovery');
+    const [stub, final] = obs
+      .on(DISCOVERY)
+      .slice(n)
+      .map((s) => JSON.parse(s.payload));
+    expect(stub.components.ddns_watchdog_public_ipv6).toEqual({ platform: 'sensor' });
+    expect(final.components.ddns_watchdog_public_ipv6).toBeUndefined();
+    expect(checkDiscovery(DISCOVERY, final, RULES)).toEqual([]);
+    await w2.close();
+
+    const w3 = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { discovery: false, state_dir: dir },
+      mqtt: target,
+    });
+    await w3.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY && s.payload === '', 5000, 'device removal');
+    await w3.close();
+    const late = await Observer.connect(b.url);
+    cleanups.push(() => late.close());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(late.on(DISCOVERY)).toEqual([]); // nothing retained any more
+  });
+
+  it('broker stopped and started again: online, discovery and state come back', async () => {
+    const port = await freePort();
+    let b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: b.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await b.close();
+    await new Promise((r) => setTimeout(r, 300));
+    world.setIp('81.2.69.188');
+    await world.agent.sync('while offline');
+    b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+    cleanups.push(() => b.close());
+    const obs = await Observer.connect(b.url);
+    cleanups.push(() => obs.close());
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online',
+      15_000,
+      'online',
+    );
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    const state = await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/state' && JSON.parse(s.payload).public_ip.ipv4 === '81.2.69.188',
+      5000,
+      'the state from while offline',
+    );
+    expect(JSON.parse(state.payload).dns.records['home.example.com'].content).toBe('81.2.69.188');
+    // The command topics work again after the reconnect.
+    expect((await command(obs, 'sync', '')).ok).toBe(true);
+  });
+
+  it('a clean stop publishes offline (retained)', async () => {
+    const { obs, world } = await setup();
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online');
+    await world.agent.stop();
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'offline',
+      3000,
+      'offline',
+    );
+  });
+});
+
+describe('agent process on MQTT', () => {
+  it('kill -9 of the agent: the broker publishes the will (retained offline)', async () => {
+    const b = await broker();
+    const obs = await Observer.connect(b.url);
+    cleanups.push(() => obs.close());
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', 'dist', 'bin.js'), 'run'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          MQTT_URL: b.url,
+          ROUTER_HOST: '',
+          WAN_TARGETS: '127.0.0.1:9',
+          CLOUDFLARE_API_URL: 'http://127.0.0.1:9/client/v4',
+          DOH_URL: 'http://127.0.0.1:9/dns-query',
+          IP_SOURCES: 'http://127.0.0.1:9/ip',
+          IP_SOURCES_V6: 'http://127.0.0.1:9/ip',
+          STATE_DIR: (await import('node:fs')).mkdtempSync(
+            join((await import('node:os')).tmpdir(), 'ddnsw-kill-'),
+          ),
+          LOG_FORMAT: 'json',
+        },
+        stdio: 'ignore',
+      },
+    );
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+    });
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online',
+      10_000,
+      'online',
+    );
+    child.kill('SIGKILL');
+    const will = await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'offline',
+      10_000,
+      'will',
+    );
+    expect(will.payload).toBe('offline');
+    const late = await Observer.connect(b.url);
+    cleanups.push(() => late.close());
+    await late.waitFor(
+      (s) => s.topic === 'ddns-watchdog/availability' && s.retain && s.payload === 'offline',
+      3000,
+      'retained will',
+    );
+  });
+
+  it('no MQTT configuration: the embedded broker is started on embedded_broker_port and used', async () => {
+    const port = await freePort();
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { embedded_broker_port: port },
+      mqtt: { kind: 'embedded', host: '127.0.0.1', port },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    const obs = await Observer.connect(`mqtt://127.0.0.1:${port}`);
+    cleanups.push(() => obs.close());
+    await obs.waitFor((s) => s.topic === DISCOVERY && s.retain, 5000, 'discovery from the embedded broker');
+  });
+});
+
+describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () => {
+  it('a command with an MQTT 5 response topic is answered there with its correlation data', async () => {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.stop());
+    const obs = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    expect(checkDiscovery(DISCOVERY, JSON.parse(obs.last(DISCOVERY)!.payload), RULES)).toEqual([]);
+    await obs.publish('ddns-watchdog/command/sync', '{"transaction":"m5"}', {
+      properties: { responseTopic: 'my-flow/replies', correlationData: Buffer.from('corr-123') },
+    });
+    const reply = await obs.waitFor((s) => s.topic === 'my-flow/replies', 10_000, 'MQTT 5 reply');
+    expect(JSON.parse(reply.payload)).toMatchObject({ command: 'sync', ok: true, transaction: 'm5' });
+    expect(reply.correlationData?.toString()).toBe('corr-123');
+  });
+
+  it('clearing a retained command (empty retained publish) does not trigger it on MQTT 5', async () => {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.stop());
+    const obs = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    const cycles = world.agent.scheduler.cycles;
+    await obs.publish('ddns-watchdog/command/sync', '', { retain: true });
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/command/result', 5000, 'result');
+    expect(JSON.parse(obs.last('ddns-watchdog/command/result')!.payload)).toMatchObject({ ok: false });
+    expect(world.agent.scheduler.cycles).toBe(cycles);
+  });
+});
