@@ -11,7 +11,6 @@ import {
   type DiscoveryOptions,
   defaultEntityId,
   discoveryOptionsFromConfig,
-  planDiscovery,
   serializeDiscovery,
 } from '../src/ha/discovery.js';
 import {
@@ -869,29 +868,6 @@ describe('removals', () => {
     const removal = buildDeviceRemoval({ discoveryPrefix: 'homeassistant', nodeId: 'ddns_watchdog' });
     expect(removal).toEqual({ topic: 'homeassistant/device/ddns_watchdog/config', payload: '' });
     expect(serializeDiscovery(removal)).toBe('');
-  });
-
-  it('planDiscovery: what to publish given what was published', () => {
-    const full = buildDeviceDiscovery(DEFAULTS);
-    expect(planDiscovery(null, { ...DEFAULTS, enabled: false })).toEqual([
-      { topic: 'homeassistant/device/ddns_watchdog/config', payload: '' },
-    ]);
-    expect(planDiscovery(null, { ...DEFAULTS, enabled: true })).toEqual([full]);
-    // Unchanged, even after a JSON round trip (a retained payload read back from the broker).
-    expect(planDiscovery(JSON.parse(serializeDiscovery(full)), { ...DEFAULTS, enabled: true })).toEqual([]);
-    // A new version changes the device block: republish.
-    expect(planDiscovery(full.payload, { ...DEFAULTS, version: '0.2.0', enabled: true })).toEqual([
-      buildDeviceDiscovery({ ...DEFAULTS, version: '0.2.0' }),
-    ]);
-    // The plug went away: stubs first, then the clean payload.
-    const plan = planDiscovery(buildDeviceDiscovery(withPlug).payload, { ...DEFAULTS, enabled: true });
-    expect(plan).toEqual([
-      buildDeviceDiscovery(DEFAULTS, {
-        ddns_watchdog_public_ipv6: { platform: 'sensor' },
-        ddns_watchdog_reboot: { platform: 'button' },
-      }),
-      full,
-    ]);
   });
 });
 

@@ -13,7 +13,7 @@ import { mosquittoAvailable, startMosquitto } from './fakes/mosquitto.js';
 import { checkDiscovery, checkStateDocument } from './ha/discovery-rules.js';
 import { logSink } from './helpers/log-sink.js';
 import { freePort } from './helpers/net.js';
-import { makeWorld, type World } from './helpers/world.js';
+import { makeWorld } from './helpers/world.js';
 
 interface Seen {
   topic: string;

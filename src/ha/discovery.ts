@@ -288,27 +288,6 @@ export function serializeDiscovery(message: DiscoveryMessage | DeviceRemovalMess
   return message.payload === '' ? '' : JSON.stringify(message.payload);
 }
 
-/**
- * What to publish, given what was last published on the device topic (`null` when unknown):
- * - discovery disabled → the device removal;
- * - unknown before → the full payload;
- * - components dropped → the payload with removal stubs, then the payload without them;
- * - byte-identical → nothing;
- * - otherwise → the full payload.
- */
-export function planDiscovery(
-  previous: DeviceDiscoveryPayload | null,
-  opts: DiscoveryOptions & { enabled: boolean },
-): Array<DiscoveryMessage | DeviceRemovalMessage> {
-  if (!opts.enabled) return [buildDeviceRemoval(opts)];
-  const next = buildDeviceDiscovery(opts);
-  if (previous === null) return [next];
-  const removed = buildRemovals(previous.components, next.payload.components);
-  if (Object.keys(removed).length > 0) return [buildDeviceDiscovery(opts, removed), next];
-  if (JSON.stringify(previous) === serializeDiscovery(next)) return [];
-  return [next];
-}
-
 function isRemovalStub(c: object): boolean {
   return Object.keys(c).length === 1 && 'platform' in c;
 }
