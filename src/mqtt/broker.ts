@@ -98,6 +98,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
 
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    // MQTT packets are small: without this, Nagle + delayed ACKs add ~40 ms per hop.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});

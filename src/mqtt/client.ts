@@ -420,7 +420,12 @@ export class MqttConnection {
   }
 
   #wire(client: MqttClient): void {
-    client.on('connect', () => this.#onConnected(client));
+    client.on('connect', () => {
+      // Commands and their results are small packets: send them at once (no Nagle delay).
+      const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
+      this.#onConnected(client);
+    });
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
     client.on('error', (err) => this.#onError(client, err));
     client.on('reconnect', () => {

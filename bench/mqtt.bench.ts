@@ -1,0 +1,116 @@
+/**
+ * MQTT benchmark against an in-process aedes broker on 127.0.0.1:
+ * - command → result latency over 1,000 commands (p50/p99), for a command answered without I/O
+ *   (`probe`, refused while recovery is not configured: parsing + bridge + MQTT round trip) and for
+ *   `sync` (each one runs a full DNS cycle against the loopback fakes);
+ * - process start → first discovery publish, spawning the real executable (dist/bin.js).
+ * Figures are printed; nothing here fails on timing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../src/mqtt/broker.js';
+import { logSink } from '../test/helpers/log-sink.js';
+import { makeWorld } from '../test/helpers/world.js';
+
+const lines: string[] = [];
+
+function stats(samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return `n=${s.length} p50=${q(0.5).toFixed(2)} ms p90=${q(0.9).toFixed(2)} ms p99=${q(0.99).toFixed(2)} ms max=${s[s.length - 1]!.toFixed(2)} ms`;
+}
+
+async function commandLatency(command: string, count: number): Promise<number[]> {
+  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
+  const world = await makeWorld({
+    records: ['home.example.com'],
+    mqtt: { kind: 'url', url: broker.url, source: 'config' },
+  });
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  (client.stream as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+  try {
+    await world.agent.start();
+    await world.agent.sync('warm-up');
+    const pending = new Map<string, (t: number) => void>();
+    client.on('message', (_topic, payload) => {
+      const r = JSON.parse(payload.toString()) as { transaction?: string };
+      if (r.transaction) pending.get(r.transaction)?.(performance.now());
+    });
+    await client.subscribeAsync('ddns-watchdog/command/result', { qos: 1 });
+    const samples: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = `b${i}`;
+      const done = new Promise<number>((resolve) => pending.set(id, resolve));
+      const t0 = performance.now();
+      await client.publishAsync(`ddns-watchdog/command/${command}`, JSON.stringify({ transaction: id }), {
+        qos: 1,
+      });
+      samples.push((await done) - t0);
+      pending.delete(id);
+    }
+    return samples;
+  } finally {
+    await client.endAsync(true);
+    await world.close();
+    await broker.close();
+  }
+}
+
+async function startToDiscovery(): Promise<number> {
+  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  await client.subscribeAsync('homeassistant/device/+/config', { qos: 1 });
+  const seen = new Promise<number>((resolve) => client.once('message', () => resolve(performance.now())));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'dist', 'bin.js'), 'run'], {
+    env: {
+      PATH: process.env.PATH,
+      MQTT_URL: broker.url,
+      ROUTER_HOST: '',
+      WAN_TARGETS: '127.0.0.1:9',
+      CLOUDFLARE_API_URL: 'http://127.0.0.1:9/client/v4',
+      DOH_URL: 'http://127.0.0.1:9/dns-query',
+      IP_SOURCES: 'http://127.0.0.1:9/ip',
+      IP_SOURCES_V6: 'http://127.0.0.1:9/ip',
+      STATE_DIR: mkdtempSync(join(tmpdir(), 'ddnsw-bench-')),
+      LOG_FORMAT: 'json',
+    },
+    stdio: 'ignore',
+  });
+  try {
+    return (await seen) - t0;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await client.endAsync(true);
+    await broker.close();
+  }
+}
+
+describe('MQTT benchmark (aedes on loopback)', () => {
+  it('command → result latency, probe (no I/O behind it), 1,000 commands', async () => {
+    const samples = await commandLatency('probe', 1000);
+    expect(samples).toHaveLength(1000);
+    lines.push(`probe command → result: ${stats(samples)}`);
+  });
+
+  it('command → result latency, sync (a full DNS cycle each), 1,000 commands', async () => {
+    const samples = await commandLatency('sync', 1000);
+    expect(samples).toHaveLength(1000);
+    lines.push(`sync command → result (includes IP detection + DoH + state save): ${stats(samples)}`);
+  });
+
+  it('process start → first discovery publish, 5 starts', async () => {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) samples.push(await startToDiscovery());
+    lines.push(`process start → first discovery publish: ${stats(samples)}`);
+  });
+
+  afterAll(() => {
+    process.stdout.write(`\nMQTT benchmark\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  });
+});
