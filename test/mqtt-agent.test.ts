@@ -81,14 +81,23 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function broker(port = 0) {
-  const b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+type BrokerKind = 'aedes' | 'mosquitto';
+/** The core scenarios run against aedes always, and real Mosquitto when it is installed. */
+const BROKERS: BrokerKind[] = mosquittoAvailable() ? ['aedes', 'mosquitto'] : ['aedes'];
+
+async function broker(kind: BrokerKind = 'aedes'): Promise<{ url: string }> {
+  if (kind === 'mosquitto') {
+    const m = await startMosquitto();
+    cleanups.push(() => m.stop());
+    return { url: m.url };
+  }
+  const b = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
   cleanups.push(() => b.close());
   return b;
 }
 
-async function setup(options: Parameters<typeof makeWorld>[0] = {}) {
-  const b = await broker();
+async function setup(kind: BrokerKind, options: Parameters<typeof makeWorld>[0] = {}) {
+  const b = await broker(kind);
   const obs = await Observer.connect(b.url);
   cleanups.push(() => obs.close());
   const world = await makeWorld({
@@ -122,9 +131,9 @@ async function command(obs: Observer, name: string, payload: string, transaction
   return result;
 }
 
-describe('agent on MQTT (aedes)', () => {
+describe.each(BROKERS)('agent on MQTT (%s)', (kind) => {
   it('publishes availability, a discovery config that passes every §6 rule, and a valid retained state', async () => {
-    const { obs } = await setup();
+    const { obs } = await setup(kind);
     await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
     expect(obs.last('ddns-watchdog/availability')?.payload).toBe('online');
@@ -146,7 +155,7 @@ describe('agent on MQTT (aedes)', () => {
   });
 
   it('sync command: result with the transaction echoed, events not retained, state updated', async () => {
-    const { obs, world } = await setup();
+    const { obs, world } = await setup(kind);
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
     world.setIp('81.2.69.177');
     const result = await command(obs, 'sync', '{"transaction":"tx-42"}', 'tx-42');
@@ -200,7 +209,7 @@ describe('agent on MQTT (aedes)', () => {
   ])(
     'command %s → ok=%s with a reason, and the agent keeps running',
     async (_n, name, payload, ok, message) => {
-      const { obs } = await setup();
+      const { obs } = await setup(kind);
       await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
       const result = await command(obs, name, payload);
       expect(result.ok).toBe(ok);
@@ -211,7 +220,7 @@ describe('agent on MQTT (aedes)', () => {
   );
 
   it('a retained command is never acted on: dropped, logged with a hint, answered ok=false', async () => {
-    const b = await broker();
+    const b = await broker(kind);
     const obs = await Observer.connect(b.url);
     cleanups.push(() => obs.close());
     // Someone published a retained reboot and a retained sync before the agent started.
@@ -234,7 +243,7 @@ describe('agent on MQTT (aedes)', () => {
   });
 
   it("Home Assistant's birth message → discovery then state again, after a short random delay", async () => {
-    const { obs, world } = await setup();
+    const { obs, world } = await setup(kind);
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
     const discoveries = obs.on(DISCOVERY).length;
     await obs.publish('homeassistant/status', 'offline');
@@ -254,7 +263,7 @@ describe('agent on MQTT (aedes)', () => {
   });
 
   it('IPv6 turned off: its component is removed (stub once, then gone); discovery:false removes the device', async () => {
-    const b = await broker();
+    const b = await broker(kind);
     const obs = await Observer.connect(b.url);
     cleanups.push(() => obs.close());
     const stateDir = (await import('node:fs/promises')).mkdtemp(
@@ -306,41 +315,44 @@ describe('agent on MQTT (aedes)', () => {
     expect(late.on(DISCOVERY)).toEqual([]); // nothing retained any more
   });
 
-  it('broker stopped and started again: online, discovery and state come back', async () => {
-    const port = await freePort();
-    let b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
-    const world = await makeWorld({
-      records: ['home.example.com'],
-      mqtt: { kind: 'url', url: b.url, source: 'config' },
-    });
-    cleanups.push(() => world.close());
-    await world.agent.start();
-    await b.close();
-    await new Promise((r) => setTimeout(r, 300));
-    world.setIp('81.2.69.188');
-    await world.agent.sync('while offline');
-    b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
-    cleanups.push(() => b.close());
-    const obs = await Observer.connect(b.url);
-    cleanups.push(() => obs.close());
-    await obs.waitFor(
-      (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online',
-      15_000,
-      'online',
-    );
-    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
-    const state = await obs.waitFor(
-      (s) => s.topic === 'ddns-watchdog/state' && JSON.parse(s.payload).public_ip.ipv4 === '81.2.69.188',
-      5000,
-      'the state from while offline',
-    );
-    expect(JSON.parse(state.payload).dns.records['home.example.com'].content).toBe('81.2.69.188');
-    // The command topics work again after the reconnect.
-    expect((await command(obs, 'sync', '')).ok).toBe(true);
-  });
+  it.skipIf(kind !== 'aedes')(
+    'broker stopped and started again: online, discovery and state come back',
+    async () => {
+      const port = await freePort();
+      let b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+      const world = await makeWorld({
+        records: ['home.example.com'],
+        mqtt: { kind: 'url', url: b.url, source: 'config' },
+      });
+      cleanups.push(() => world.close());
+      await world.agent.start();
+      await b.close();
+      await new Promise((r) => setTimeout(r, 300));
+      world.setIp('81.2.69.188');
+      await world.agent.sync('while offline');
+      b = await startEmbeddedBroker({ host: '127.0.0.1', port, logger: logSink().logger });
+      cleanups.push(() => b.close());
+      const obs = await Observer.connect(b.url);
+      cleanups.push(() => obs.close());
+      await obs.waitFor(
+        (s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online',
+        15_000,
+        'online',
+      );
+      await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+      const state = await obs.waitFor(
+        (s) => s.topic === 'ddns-watchdog/state' && JSON.parse(s.payload).public_ip.ipv4 === '81.2.69.188',
+        5000,
+        'the state from while offline',
+      );
+      expect(JSON.parse(state.payload).dns.records['home.example.com'].content).toBe('81.2.69.188');
+      // The command topics work again after the reconnect.
+      expect((await command(obs, 'sync', '')).ok).toBe(true);
+    },
+  );
 
   it('a clean stop publishes offline (retained)', async () => {
-    const { obs, world } = await setup();
+    const { obs, world } = await setup(kind);
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/availability' && s.payload === 'online');
     await world.agent.stop();
     await obs.waitFor(
@@ -455,5 +467,79 @@ describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () =>
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/command/result', 5000, 'result');
     expect(JSON.parse(obs.last('ddns-watchdog/command/result')!.payload)).toMatchObject({ ok: false });
     expect(world.agent.scheduler.cycles).toBe(cycles);
+  });
+});
+
+describe('add-on: the broker comes from the Supervisor', () => {
+  it('SUPERVISOR_TOKEN and no mqtt_url → the Supervisor’s broker, with its credentials (port given as a string)', async () => {
+    const { Agent } = await import('../src/agent.js');
+    const { startFakeSupervisor, okData } = await import('./fakes/supervisor.js');
+    const port = await freePort();
+    const b = await startEmbeddedBroker({
+      host: '127.0.0.1',
+      port,
+      username: 'addons',
+      password: 'broker-pw-from-supervisor',
+      logger: logSink().logger,
+    });
+    cleanups.push(() => b.close());
+    const sup = await startFakeSupervisor({
+      kind: 'ok',
+      data: okData({
+        host: '127.0.0.1',
+        port: String(port),
+        username: 'addons',
+        password: 'broker-pw-from-supervisor',
+      }),
+    });
+    cleanups.push(() => sup.close());
+    const world = await makeWorld({ records: ['home.example.com'] });
+    cleanups.push(() => world.close());
+    const sink = logSink({ secrets: ['broker-pw-from-supervisor'] });
+    const agent = await Agent.create({
+      config: world.config,
+      logger: sink.logger,
+      clock: world.clock,
+      store: null,
+      env: { SUPERVISOR_TOKEN: 'supervisor-token-123', SUPERVISOR_URL: sup.url },
+    });
+    cleanups.push(() => agent.stop({ graceMs: 0 }));
+    await agent.start();
+    const obs = await Observer.connect(b.url, { username: 'addons', password: 'broker-pw-from-supervisor' });
+    cleanups.push(() => obs.close());
+    await obs.waitFor((s) => s.topic === DISCOVERY && s.retain, 5000, 'discovery on the Supervisor broker');
+    expect(sup.requests[0]).toMatchObject({
+      method: 'GET',
+      path: '/services/mqtt',
+      auth: 'Bearer supervisor-token-123',
+    });
+    expect(sink.text()).not.toContain('broker-pw-from-supervisor');
+  });
+
+  it('the Supervisor has no MQTT service (400) → the embedded broker, with a warning saying what to install', async () => {
+    const { Agent } = await import('../src/agent.js');
+    const { startFakeSupervisor, NO_SERVICE } = await import('./fakes/supervisor.js');
+    const sup = await startFakeSupervisor(NO_SERVICE);
+    cleanups.push(() => sup.close());
+    const port = await freePort();
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { embedded_broker_port: port },
+    });
+    cleanups.push(() => world.close());
+    const sink = logSink();
+    const agent = await Agent.create({
+      config: world.config,
+      logger: sink.logger,
+      clock: world.clock,
+      store: null,
+      env: { SUPERVISOR_TOKEN: 'supervisor-token-123', SUPERVISOR_URL: sup.url },
+    });
+    cleanups.push(() => agent.stop({ graceMs: 0 }));
+    await agent.start();
+    const obs = await Observer.connect(`mqtt://127.0.0.1:${port}`);
+    cleanups.push(() => obs.close());
+    await obs.waitFor((s) => s.topic === DISCOVERY && s.retain, 5000, 'discovery on the embedded broker');
+    expect(sink.lines().some((l) => l.level === 'warn' && /Mosquitto/i.test(String(l.msg)))).toBe(true);
   });
 });
