@@ -5,7 +5,7 @@
  */
 import { isoTimeOrNull } from './clock.js';
 import { aggregateStatus } from './domain/dns-plan.js';
-import type { PersistedState, RecordStatus } from './state/schema.js';
+import { type PersistedState, type RecordStatus, recordStatusSchema } from './state/schema.js';
 
 export const HEALTH_VALUES = [
   'probing',
@@ -19,14 +19,7 @@ export const HEALTH_VALUES = [
 ] as const;
 export type Health = (typeof HEALTH_VALUES)[number];
 
-export const DNS_STATUS_VALUES: readonly RecordStatus[] = [
-  'in_sync',
-  'out_of_sync',
-  'updating',
-  'error',
-  'dry_run',
-  'disabled',
-];
+export const DNS_STATUS_VALUES: readonly RecordStatus[] = recordStatusSchema.options;
 
 export const RECOVERY_STATE_VALUES = [
   'disabled',

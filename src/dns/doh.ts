@@ -11,6 +11,7 @@ import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import { parseIp } from '../domain/ip.js';
 import { AppError, errorMessage, HttpTimeoutError } from '../errors.js';
+import { BodyTooLargeError, readTextCapped } from '../http.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { DohAnswer, DohResolver, RecordType } from './dns-provider.js';
@@ -98,8 +99,10 @@ export class DohClient implements DohResolver {
         ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
       });
       status = res.statusCode;
-      text = await readText(res.body, MAX_BODY_BYTES);
+      text = await readTextCapped(res.body, MAX_BODY_BYTES);
     } catch (err) {
+      if (err instanceof BodyTooLargeError)
+        throw new DohError(`The DoH resolver ${resolver} ${err.message} for ${what}`);
       if (err instanceof DohError)
         throw new DohError(`The DoH resolver ${resolver} ${err.message} for ${what}`);
       if (signal?.aborted)
@@ -160,21 +163,4 @@ export class DohClient implements DohResolver {
     if (addresses.length === 0) return { kind: 'nodata' };
     return { kind: 'answer', addresses, ttl };
   }
-}
-
-async function readText(
-  body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
-  max: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw new DohError(`answered more than ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -7,6 +7,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { type Clock, systemClock } from '../clock.js';
 import { parseIp } from '../domain/ip.js';
 import { errorMessage } from '../errors.js';
+import { errorCode } from '../http.js';
 import { VERSION } from '../version.js';
 import type { IpFamily, IpSource, SourceAnswer, SourceFailure } from './ip-source.js';
 import { judgeAddress, parseBody } from './parse-body.js';
@@ -52,15 +53,6 @@ export async function closeFamilyDispatchers(): Promise<void> {
 }
 
 const TLS_CODES = /^(ERR_TLS_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(GET|VERIFY)_|ERR_SSL_)/;
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 function describeNetError(
   err: unknown,

@@ -23,6 +23,7 @@ import {
   type CloudflareMessage,
   errorMessage,
 } from '../../errors.js';
+import { BodyTooLargeError, errorCode, readTextCapped } from '../../http.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
 import type {
@@ -372,7 +373,7 @@ export class CloudflareClient implements DnsProvider {
       });
       status = res.statusCode;
       responseHeaders = res.headers;
-      text = await readText(res.body, MAX_BODY_BYTES);
+      text = await readTextCapped(res.body, MAX_BODY_BYTES);
     } catch (err) {
       if (err instanceof BodyTooLargeError) throw this.#malformed(op, status, err.message);
       throw this.#networkError(op, err, call.signal, timeout);
@@ -604,29 +605,6 @@ function patchBody(patch: RecordPatch): Record<string, unknown> & { id: string }
   return body;
 }
 
-async function readText(
-  body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
-  max: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw new BodyTooLargeError(max);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-class BodyTooLargeError extends Error {
-  constructor(max: number) {
-    super(`the body is longer than ${max} bytes`);
-  }
-}
-
 function headerValue(
   headers: Record<string, string | string[] | undefined>,
   name: string,
@@ -680,13 +658,4 @@ function describeIssues(error: z.ZodError, prefix?: string): string {
       return `${path || 'body'}: ${i.message}`;
     })
     .join('; ');
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

@@ -1,0 +1,38 @@
+/**
+ * Small helpers shared by the HTTP adapters (Cloudflare, DoH, IP sources). No policy here.
+ */
+
+/** A response body over its size cap: read no further. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly max: number) {
+    super(`answered more than ${max} bytes`);
+  }
+}
+
+/** Reads a response body as UTF-8, destroying it and throwing BodyTooLargeError past `max` bytes. */
+export async function readTextCapped(
+  body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
+  max: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new BodyTooLargeError(max);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The first string `code` along an error's `cause` chain (ECONNREFUSED, UND_ERR_…, ERR_TLS_…). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
