@@ -7,12 +7,10 @@
  * Figures are printed; nothing here fails on timing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker } from '../src/mqtt/broker.js';
+import { BIN, loopbackEnv } from '../test/helpers/env.js';
 import { logSink } from '../test/helpers/log-sink.js';
 import { makeWorld } from '../test/helpers/world.js';
 
@@ -66,19 +64,8 @@ async function startToDiscovery(): Promise<number> {
   await client.subscribeAsync('homeassistant/device/+/config', { qos: 1 });
   const seen = new Promise<number>((resolve) => client.once('message', () => resolve(performance.now())));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'dist', 'bin.js'), 'run'], {
-    env: {
-      PATH: process.env.PATH,
-      MQTT_URL: broker.url,
-      ROUTER_HOST: '',
-      WAN_TARGETS: '127.0.0.1:9',
-      CLOUDFLARE_API_URL: 'http://127.0.0.1:9/client/v4',
-      DOH_URL: 'http://127.0.0.1:9/dns-query',
-      IP_SOURCES: 'http://127.0.0.1:9/ip',
-      IP_SOURCES_V6: 'http://127.0.0.1:9/ip',
-      STATE_DIR: mkdtempSync(join(tmpdir(), 'ddnsw-bench-')),
-      LOG_FORMAT: 'json',
-    },
+  const child = spawn(process.execPath, [BIN, 'run'], {
+    env: loopbackEnv({ MQTT_URL: broker.url }),
     stdio: 'ignore',
   });
   try {

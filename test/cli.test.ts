@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeCloudflare } from './fakes/cloudflare.js';
 import { type EchoServer, startEchoServer } from './fakes/ip-echo.js';
+import { BIN, loopbackEnv } from './helpers/env.js';
 import { freePort } from './helpers/net.js';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
 const TOKEN = 'cli-test-token-5b8e2f1a9c3d7e6f';
 
 interface Run {
@@ -22,21 +22,7 @@ interface Run {
   ms: number;
 }
 
-/** Loopback-only environment: every endpoint the agent could reach is overridden. */
-function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ROUTER_HOST: '',
-    WAN_TARGETS: '127.0.0.1:9',
-    CLOUDFLARE_API_URL: 'http://127.0.0.1:9/client/v4',
-    DOH_URL: 'http://127.0.0.1:9/dns-query',
-    IP_SOURCES: 'http://127.0.0.1:9/ip',
-    IP_SOURCES_V6: 'http://127.0.0.1:9/ip',
-    LOG_FORMAT: 'json',
-    ...extra,
-  };
-}
+const baseEnv = loopbackEnv;
 
 /** For tests whose options file names the endpoints: env must not override them. */
 function fileEnv(): NodeJS.ProcessEnv {

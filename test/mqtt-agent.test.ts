@@ -11,6 +11,7 @@ import { startEmbeddedBroker } from '../src/mqtt/broker.js';
 import { DNS_STATUS_VALUES, HEALTH_VALUES } from '../src/status.js';
 import { mosquittoAvailable, startMosquitto } from './fakes/mosquitto.js';
 import { checkDiscovery, checkStateDocument } from './ha/discovery-rules.js';
+import { BIN, loopbackEnv } from './helpers/env.js';
 import { logSink } from './helpers/log-sink.js';
 import { freePort } from './helpers/net.js';
 import { makeWorld } from './helpers/world.js';
@@ -368,27 +369,10 @@ describe('agent process on MQTT', () => {
     const b = await broker();
     const obs = await Observer.connect(b.url);
     cleanups.push(() => obs.close());
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [join(import.meta.dirname, '..', 'dist', 'bin.js'), 'run'],
-      {
-        env: {
-          PATH: process.env.PATH,
-          MQTT_URL: b.url,
-          ROUTER_HOST: '',
-          WAN_TARGETS: '127.0.0.1:9',
-          CLOUDFLARE_API_URL: 'http://127.0.0.1:9/client/v4',
-          DOH_URL: 'http://127.0.0.1:9/dns-query',
-          IP_SOURCES: 'http://127.0.0.1:9/ip',
-          IP_SOURCES_V6: 'http://127.0.0.1:9/ip',
-          STATE_DIR: (await import('node:fs')).mkdtempSync(
-            join((await import('node:os')).tmpdir(), 'ddnsw-kill-'),
-          ),
-          LOG_FORMAT: 'json',
-        },
-        stdio: 'ignore',
-      },
-    );
+    const child: ChildProcess = spawn(process.execPath, [BIN, 'run'], {
+      env: loopbackEnv({ MQTT_URL: b.url }),
+      stdio: 'ignore',
+    });
     cleanups.push(async () => {
       child.kill('SIGKILL');
     });
