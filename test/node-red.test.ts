@@ -19,6 +19,7 @@ import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../src/events.js';
 import { startEmbeddedBroker } from '../src/mqtt/broker.js';
+import type { StatusDocument } from '../src/status.js';
 import { logSink } from './helpers/log-sink.js';
 import { freePort } from './helpers/net.js';
 import { makeWorld } from './helpers/world.js';
@@ -64,12 +65,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function until<T>(get: () => T | undefined, what: string, timeoutMs: number, context = () => ''): Promise<T> {
+async function until<T>(
+  get: () => T | undefined,
+  what: string,
+  timeoutMs: number,
+  context = () => '',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = get();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -102,7 +109,12 @@ describe('docs/node-red-flow.json (static)', () => {
   });
 
   it('uses the §6 topics only; commands go out QoS 1 with retain explicitly off', () => {
-    const inTopics = new Set([`${BASE}/state`, `${BASE}/availability`, `${BASE}/event`, `${BASE}/command/result`]);
+    const inTopics = new Set([
+      `${BASE}/state`,
+      `${BASE}/availability`,
+      `${BASE}/event`,
+      `${BASE}/command/result`,
+    ]);
     const outTopics = new Set(['sync', 'reboot', 'probe', 'recovery'].map((c) => `${BASE}/command/${c}`));
     const ins = flow.filter((n) => n.type === 'mqtt in');
     const outs = flow.filter((n) => n.type === 'mqtt out');
@@ -134,7 +146,13 @@ describe('docs/node-red-flow.json (static)', () => {
     expect(sw.wires).toHaveLength(rules.length);
     const routed = rules.filter((r) => r.t === 'eq').map((r) => r.v);
     expect(routed).toEqual(
-      expect.arrayContaining(['ip_changed', 'wan_down', 'wan_restored', 'dns_update_failed', 'power_cycle_started']),
+      expect.arrayContaining([
+        'ip_changed',
+        'wan_down',
+        'wan_restored',
+        'dns_update_failed',
+        'power_cycle_started',
+      ]),
     );
     for (const v of routed) expect(EVENT_TYPES).toContain(v);
     for (const w of sw.wires!) {
@@ -277,145 +295,150 @@ async function startNodeRed(flow: FlowNode[]) {
 }
 
 describe('docs/node-red-flow.json in a real Node-RED 4', () => {
-  it(
-    'Sync DNS now → the agent runs a cycle; "Command results" and "DDNS state" show it; events are routed',
-    async () => {
-      const t0 = Date.now();
-      const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
-      cleanups.push(() => broker.close());
-      const brokerPort = Number(new URL(broker.url).port);
+  it('Sync DNS now → the agent runs a cycle; "Command results" and "DDNS state" show it; events are routed', async () => {
+    const t0 = Date.now();
+    const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
+    cleanups.push(() => broker.close());
+    const brokerPort = Number(new URL(broker.url).port);
 
-      const world = await makeWorld({
-        records: ['home.example.com'],
-        mqtt: { kind: 'url', url: broker.url, source: 'config' },
-      });
-      cleanups.push(() => world.close());
-      await world.agent.start();
-      await until(() => world.agent.lastCycle ?? undefined, "the agent's first DNS cycle", 5000);
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: broker.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await until(() => world.agent.lastCycle ?? undefined, "the agent's first DNS cycle", 5000);
 
-      // A plain MQTT client watching the command topic (QoS of what Node-RED publishes).
-      const watcher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-      cleanups.push(() => watcher.endAsync(true));
-      const commands: Array<{ topic: string; payload: string; qos: number }> = [];
-      watcher.on('message', (topic, payload, packet) => {
-        commands.push({ topic, payload: payload.toString(), qos: packet.qos });
-      });
-      await watcher.subscribeAsync(`${BASE}/command/+`, { qos: 1 });
+    // A plain MQTT client watching the command topic (QoS of what Node-RED publishes).
+    const watcher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    cleanups.push(() => watcher.endAsync(true));
+    const commands: Array<{ topic: string; payload: string; qos: number }> = [];
+    watcher.on('message', (topic, payload, packet) => {
+      commands.push({ topic, payload: payload.toString(), qos: packet.qos });
+    });
+    await watcher.subscribeAsync(`${BASE}/command/+`, { qos: 1 });
 
-      // The flow as shipped; only the broker node is pointed at the test broker.
-      const shipped = loadFlow();
-      const flow = shipped.map((n) =>
-        n.type === 'mqtt-broker' ? { ...n, broker: '127.0.0.1', port: String(brokerPort) } : n,
+    // The flow as shipped; only the broker node is pointed at the test broker.
+    const shipped = loadFlow();
+    const flow = shipped.map((n) =>
+      n.type === 'mqtt-broker' ? { ...n, broker: '127.0.0.1', port: String(brokerPort) } : n,
+    );
+    const red = await startNodeRed(flow);
+    await red.waitLog(/\[info\] Started flows/, 'Started flows');
+    await red.waitLog(
+      new RegExp(`\\[mqtt-broker:Mosquitto\\] Connected to broker: mqtt://127\\.0\\.0\\.1:${brokerPort}`),
+      'the MQTT broker node to connect',
+    );
+    await red.waitLog(/Server now running at http:\/\/127\.0\.0\.1:/, 'the editor server');
+    const tStarted = Date.now();
+
+    const editor = await Editor.connect(red.uiPort);
+    cleanups.push(() => editor.close());
+    const node = (type: string, name: string) => byName(flow, type, name).id;
+    const outId = byTopic(flow, 'mqtt out', `${BASE}/command/sync`).id;
+    const resultsIn = byTopic(flow, 'mqtt in', `${BASE}/command/result`).id;
+    for (const id of [outId, resultsIn]) {
+      await until(
+        () => (editor.status.get(id)?.text?.endsWith('.connected') ? true : undefined),
+        `status "connected" of node ${id}`,
+        5000,
+        red.tail,
       );
-      const red = await startNodeRed(flow);
-      await red.waitLog(/\[info\] Started flows/, 'Started flows');
-      await red.waitLog(
-        new RegExp(`\\[mqtt-broker:Mosquitto\\] Connected to broker: mqtt://127\\.0\\.0\\.1:${brokerPort}`),
-        'the MQTT broker node to connect',
-      );
-      await red.waitLog(/Server now running at http:\/\/127\.0\.0\.1:/, 'the editor server');
-      const tStarted = Date.now();
+    }
 
-      const editor = await Editor.connect(red.uiPort);
-      cleanups.push(() => editor.close());
-      const node = (type: string, name: string) => byName(flow, type, name).id;
-      const outId = byTopic(flow, 'mqtt out', `${BASE}/command/sync`).id;
-      const resultsIn = byTopic(flow, 'mqtt in', `${BASE}/command/result`).id;
-      for (const id of [outId, resultsIn]) {
-        await until(
-          () => (editor.status.get(id)?.text?.endsWith('.connected') ? true : undefined),
-          `status "connected" of node ${id}`,
-          5000,
-          red.tail,
-        );
-      }
+    const press = async () => {
+      const res = await fetch(`http://127.0.0.1:${red.uiPort}/inject/${node('inject', 'Sync DNS now')}`, {
+        method: 'POST',
+      });
+      expect(res.status).toBe(200);
+    };
+    const resultsOf = () =>
+      editor.outputOf(node('debug', 'Command results')) as Array<Record<string, unknown>>;
 
-      const press = async () => {
-        const res = await fetch(`http://127.0.0.1:${red.uiPort}/inject/${node('inject', 'Sync DNS now')}`, {
-          method: 'POST',
-        });
-        expect(res.status).toBe(200);
-      };
-      const resultsOf = () => editor.outputOf(node('debug', 'Command results')) as Array<Record<string, unknown>>;
-
-      // (a) + (b): press "Sync DNS now".
-      const cyclesBefore = world.agent.scheduler.cycles;
-      await press();
-      const result = await until(() => resultsOf()[0], '"Command results" debug output', 8000, red.tail);
-      expect(result).toEqual({
+    // (a) + (b): press "Sync DNS now".
+    const cyclesBefore = world.agent.scheduler.cycles;
+    await press();
+    const result = await until(() => resultsOf()[0], '"Command results" debug output', 8000, red.tail);
+    expect(result).toEqual({
+      command: 'sync',
+      ok: true,
+      message: expect.stringMatching(/^DNS sync done/),
+      transaction: expect.stringMatching(/^node-red-\d{13}$/),
+    });
+    expect(world.agent.scheduler.cycles).toBeGreaterThan(cyclesBefore);
+    expect(world.sink.lines()).toContainEqual(
+      expect.objectContaining({
         command: 'sync',
         ok: true,
-        message: expect.stringMatching(/^DNS sync done/),
-        transaction: expect.stringMatching(/^node-red-\d{13}$/),
-      });
-      expect(world.agent.scheduler.cycles).toBeGreaterThan(cyclesBefore);
-      expect(world.sink.lines()).toContainEqual(
-        expect.objectContaining({ command: 'sync', ok: true, msg: expect.stringMatching(/^sync command done/) }),
-      );
-      // What went over the wire: the JSON command, QoS 1, with the transaction the result echoes.
-      const sent = commands.filter((c) => c.topic === `${BASE}/command/sync`);
-      expect(sent).toHaveLength(1);
-      expect(sent[0]!.qos).toBe(1);
-      expect(JSON.parse(sent[0]!.payload)).toEqual({ transaction: result.transaction });
+        msg: expect.stringMatching(/^sync command done/),
+      }),
+    );
+    // What went over the wire: the JSON command, QoS 1, with the transaction the result echoes.
+    const sent = commands.filter((c) => c.topic === `${BASE}/command/sync`);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.qos).toBe(1);
+    expect(JSON.parse(sent[0]!.payload)).toEqual({ transaction: result.transaction });
 
-      // (c): the cycle republished the state; the flow shows it, and the extracted IPv4.
-      const stateOf = () => editor.outputOf(node('debug', 'DDNS state')) as Array<Record<string, any>>;
-      const state = await until(() => stateOf().at(-1), '"DDNS state" debug output', 5000, red.tail);
-      expect(state.public_ip.ipv4).toBe(DEFAULT_IP);
-      expect(state.dns.records['home.example.com']).toMatchObject({ content: DEFAULT_IP, status: 'in_sync' });
-      await until(
-        () => (editor.outputOf(node('debug', 'Public IPv4')).includes(DEFAULT_IP) ? true : undefined),
-        '"Public IPv4" debug output',
-        5000,
-        red.tail,
-      );
+    // (c): the cycle republished the state; the flow shows it, and the extracted IPv4.
+    const stateOf = () => editor.outputOf(node('debug', 'DDNS state')) as StatusDocument[];
+    const state = await until(() => stateOf().at(-1), '"DDNS state" debug output', 5000, red.tail);
+    expect(state.public_ip.ipv4).toBe(DEFAULT_IP);
+    expect(state.dns.records['home.example.com']).toMatchObject({ content: DEFAULT_IP, status: 'in_sync' });
+    await until(
+      () => (editor.outputOf(node('debug', 'Public IPv4')).includes(DEFAULT_IP) ? true : undefined),
+      '"Public IPv4" debug output',
+      5000,
+      red.tail,
+    );
 
-      // Events: a new IP, another press → ip_changed lands on "IP changed", dns_updated on "Other events".
-      world.setIp('81.2.69.177');
-      await press();
-      await until(() => (resultsOf().length >= 2 ? true : undefined), 'the second result', 8000, red.tail);
-      expect(resultsOf()[1]).toMatchObject({ command: 'sync', ok: true, message: 'DNS sync done: 1 change(s) made' });
-      const changed = await until(
-        () => editor.outputOf(node('debug', 'IP changed'))[0] as Record<string, unknown> | undefined,
-        '"IP changed" debug output',
-        5000,
-        red.tail,
-      );
-      expect(changed).toMatchObject({ type: 'ip_changed', family: 'ipv4', new: '81.2.69.177' });
-      const others = await until(
-        () => {
-          const o = editor.outputOf(node('debug', 'Other events')) as Array<Record<string, unknown>>;
-          return o.some((e) => e.type === 'dns_updated') ? o : undefined;
-        },
-        '"Other events" debug output',
-        5000,
-        red.tail,
-      );
-      expect(others.map((e) => e.type)).not.toContain('ip_changed');
-      await until(
-        () => (stateOf().some((s) => s.public_ip.ipv4 === '81.2.69.177') ? true : undefined),
-        'the new IP in "DDNS state"',
-        5000,
-        red.tail,
-      );
+    // Events: a new IP, another press → ip_changed lands on "IP changed", dns_updated on "Other events".
+    world.setIp('81.2.69.177');
+    await press();
+    await until(() => (resultsOf().length >= 2 ? true : undefined), 'the second result', 8000, red.tail);
+    expect(resultsOf()[1]).toMatchObject({
+      command: 'sync',
+      ok: true,
+      message: 'DNS sync done: 1 change(s) made',
+    });
+    const changed = await until(
+      () => editor.outputOf(node('debug', 'IP changed'))[0] as Record<string, unknown> | undefined,
+      '"IP changed" debug output',
+      5000,
+      red.tail,
+    );
+    expect(changed).toMatchObject({ type: 'ip_changed', family: 'ipv4', new: '81.2.69.177' });
+    const others = await until(
+      () => {
+        const o = editor.outputOf(node('debug', 'Other events')) as Array<Record<string, unknown>>;
+        return o.some((e) => e.type === 'dns_updated') ? o : undefined;
+      },
+      '"Other events" debug output',
+      5000,
+      red.tail,
+    );
+    expect(others.map((e) => e.type)).not.toContain('ip_changed');
+    await until(
+      () => (stateOf().some((s) => s.public_ip.ipv4 === '81.2.69.177') ? true : undefined),
+      'the new IP in "DDNS state"',
+      5000,
+      red.tail,
+    );
 
-      // Nothing the flow published was retained: a fresh subscriber gets no command replayed.
-      const late = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-      cleanups.push(() => late.endAsync(true));
-      const replayed: string[] = [];
-      late.on('message', (topic, _p, packet) => {
-        if (packet.retain) replayed.push(topic);
-      });
-      await late.subscribeAsync(`${BASE}/command/#`, { qos: 1 });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(replayed).toEqual([]);
-      // No error from any node of the flow.
-      expect(red.output()).not.toMatch(/\[error\]/);
+    // Nothing the flow published was retained: a fresh subscriber gets no command replayed.
+    const late = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    cleanups.push(() => late.endAsync(true));
+    const replayed: string[] = [];
+    late.on('message', (topic, _p, packet) => {
+      if (packet.retain) replayed.push(topic);
+    });
+    await late.subscribeAsync(`${BASE}/command/#`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(replayed).toEqual([]);
+    // No error from any node of the flow.
+    expect(red.output()).not.toMatch(/\[error\]/);
 
-      console.info(
-        `node-red e2e: setup+start ${tStarted - t0} ms, presses and checks ${Date.now() - tStarted} ms`,
-      );
-    },
-    30_000,
-  );
+    console.info(
+      `node-red e2e: setup+start ${tStarted - t0} ms, presses and checks ${Date.now() - tStarted} ms`,
+    );
+  }, 30_000);
 });
