@@ -7,5 +7,7 @@ export default defineConfig({
     include: ['bench/**/*.bench.ts'],
     testTimeout: 300_000,
     fileParallelism: false,
+    // The soak benchmark forces GC between checkpoints.
+    execArgv: ['--expose-gc'],
   },
 });

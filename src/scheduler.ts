@@ -118,9 +118,10 @@ export class Scheduler {
       if (this.#pending.length > 0) continue; // triggers during the cycle: one follow-up, now
       let delay = this.nextDelay();
       if (outcome.retryAt !== null) delay = Math.min(delay, Math.max(1000, outcome.retryAt - clock.now()));
+      // One controller per sleep, aborted by a trigger or by stop() (no AbortSignal.any, which
+      // leaves a WeakRef on the long-lived stop signal at every sleep on Node 20).
       this.#wake = new AbortController();
-      const signal = AbortSignal.any([this.#wake.signal, this.#stop.signal]);
-      await clock.sleep(delay, signal);
+      await clock.sleep(delay, this.#wake.signal);
       this.#wake = null;
     }
   }

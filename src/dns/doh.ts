@@ -11,7 +11,7 @@ import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import { parseIp } from '../domain/ip.js';
 import { AppError, errorMessage, HttpTimeoutError } from '../errors.js';
-import { BodyTooLargeError, readTextCapped } from '../http.js';
+import { BodyTooLargeError, deadline, readTextCapped } from '../http.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { DohAnswer, DohResolver, RecordType } from './dns-provider.js';
@@ -87,8 +87,8 @@ export class DohClient implements DohResolver {
     url.searchParams.set('type', type);
     if (signal?.aborted) throw new DohError(`DoH query for ${what} was cancelled`, { cause: signal.reason });
 
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
+    const limit = deadline(this.#timeoutMs, signal);
+    const { signal: combined, timeout } = limit;
     let status: number;
     let text: string;
     try {
@@ -115,6 +115,8 @@ export class DohClient implements DohResolver {
         `Could not ask the DoH resolver ${resolver} for ${what} (${errorMessage(err)}); check the network and doh_url`,
         { cause: err },
       );
+    } finally {
+      limit.dispose();
     }
     this.#logger?.debug({ resolver, name: qname, type, status }, `DoH ${what} → HTTP ${status}`);
 

@@ -25,6 +25,8 @@ export interface EchoServer {
   port: number;
   /** Requests received so far. */
   readonly hits: number;
+  /** Forgets the logged requests (hits keeps counting). */
+  clearLog(): void;
   /** Request paths and headers, in order. */
   readonly requests: ReadonlyArray<{ url: string; headers: IncomingMessage['headers']; body: string }>;
   /** Sockets accepted so far / currently open. */
@@ -75,7 +77,8 @@ export async function startEchoServer(
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const requests: Array<{ url: string; headers: IncomingMessage['headers']; body: string }> = [];
+  let requests: Array<{ url: string; headers: IncomingMessage['headers']; body: string }> = [];
+  let cleared = 0;
   let connections = 0;
 
   const respond = (res: ServerResponse, reply: EchoReply) => {
@@ -121,7 +124,11 @@ export async function startEchoServer(
     host,
     port,
     get hits() {
-      return requests.length;
+      return cleared + requests.length;
+    },
+    clearLog() {
+      cleared += requests.length;
+      requests = [];
     },
     get requests() {
       return requests;

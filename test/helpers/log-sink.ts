@@ -6,6 +6,8 @@ export function logSink(options: { level?: string; secrets?: string[] } = {}): {
   logger: Logger;
   lines: () => Array<Record<string, unknown>>;
   text: () => string;
+  /** Forgets what was logged so far (long benchmarks). */
+  clear: () => void;
 } {
   const chunks: string[] = [];
   const destination = new Writable({
@@ -26,5 +28,5 @@ export function logSink(options: { level?: string; secrets?: string[] } = {}): {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, lines, text };
+  return { logger, lines, text, clear: () => chunks.splice(0) };
 }

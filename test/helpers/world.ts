@@ -27,6 +27,8 @@ export interface World {
   /** Per-source answers (index = source). */
   setAnswers(answers: Array<string | { status?: number; body: string }>): void;
   ipSourceUrls: string[];
+  /** Forgets every fake's request log (long benchmarks). */
+  clearLogs(): void;
   stateDir: string;
   close(): Promise<void>;
 }
@@ -99,6 +101,11 @@ export async function makeWorld(
     sink,
     stateDir,
     ipSourceUrls: servers.map((s) => s.url),
+    clearLogs: () => {
+      cf.clearLog();
+      for (const s of servers) s.clearLog();
+      sink.clear();
+    },
     setIp: (v) => {
       ip = v;
       answers = [];

@@ -23,7 +23,7 @@ import {
   type CloudflareMessage,
   errorMessage,
 } from '../../errors.js';
-import { BodyTooLargeError, errorCode, readTextCapped } from '../../http.js';
+import { BodyTooLargeError, deadline, errorCode, readTextCapped } from '../../http.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
 import type {
@@ -350,8 +350,8 @@ export class CloudflareClient implements DnsProvider {
 
     const url = new URL(this.#base + call.path);
     for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+    const limit = deadline(this.#timeoutMs, call.signal);
+    const { signal, timeout } = limit;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#token}`,
       accept: 'application/json',
@@ -377,6 +377,8 @@ export class CloudflareClient implements DnsProvider {
     } catch (err) {
       if (err instanceof BodyTooLargeError) throw this.#malformed(op, status, err.message);
       throw this.#networkError(op, err, call.signal, timeout);
+    } finally {
+      limit.dispose();
     }
     this.#logger?.debug(
       { method, path: url.pathname, status, ms: this.#clock.now() - started },
