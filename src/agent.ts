@@ -319,6 +319,8 @@ export class Agent {
       ...(config.mqtt_ca_file ? { caFile: config.mqtt_ca_file } : {}),
       clientId: config.mqtt_client_id,
       availabilityTopic: `${config.mqtt_base_topic}/availability`,
+      // The embedded broker (aedes) speaks MQTT 3.1.1 only: skip the refused MQTT 5 attempt.
+      ...(target.kind === 'embedded' && !this.#broker?.reused ? { protocolVersion: 4 as const } : {}),
       logger: log,
     });
     this.#bridge = new MqttBridge({

@@ -288,7 +288,9 @@ export class Reconciler {
       } catch (err) {
         this.#d.logger.warn(
           { record: rc.name, type, err: errorMessage(err) },
-          `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`,
+          provider
+            ? `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`
+            : `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); without cloudflare_api_token there is no other way to observe it. Check doh_url.`,
         );
         if (!provider)
           return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
