@@ -527,3 +527,50 @@ describe('add-on: the broker comes from the Supervisor', () => {
     expect(sink.lines().some((l) => l.level === 'warn' && /Mosquitto/i.test(String(l.msg)))).toBe(true);
   });
 });
+
+describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto with a password over TLS', () => {
+  it('mqtts:// with mqtt_ca_file and mqtt_username/mqtt_password: discovery and commands work; the password is never logged', async () => {
+    const mosq = await startMosquitto({ users: { ddns: 'mosq-pw-9f8e7d' }, tls: true });
+    cleanups.push(() => mosq.stop());
+    const { readFileSync } = await import('node:fs');
+    const ca = readFileSync(mosq.caFile!);
+    const obs = await Observer.connect(mosq.url, {
+      username: 'ddns',
+      password: 'mosq-pw-9f8e7d',
+      ca,
+      protocolVersion: 5,
+    });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { mqtt_ca_file: mosq.caFile!, mqtt_username: 'ddns', mqtt_password: 'mosq-pw-9f8e7d' },
+      mqtt: { kind: 'url', url: mosq.url, username: 'ddns', password: 'mosq-pw-9f8e7d', source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery over TLS');
+    expect(checkDiscovery(DISCOVERY, JSON.parse(obs.last(DISCOVERY)!.payload), RULES)).toEqual([]);
+    expect((await command(obs, 'sync', '{"transaction":"tls"}', 'tls')).ok).toBe(true);
+    expect(world.sink.text()).not.toContain('mosq-pw-9f8e7d');
+  });
+
+  it('a wrong password: the agent keeps DNS running and logs what to check, without the password', async () => {
+    const mosq = await startMosquitto({ users: { ddns: 'right-pw-123456' } });
+    cleanups.push(() => mosq.stop());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, username: 'ddns', password: 'wrong-pw-654321', source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    const started = world.agent.start();
+    await world.agent.sync('test');
+    expect(world.agent.state.state.dns.records['home.example.com/A']?.status).toBe('in_sync');
+    await started;
+    const deadline = Date.now() + 5000;
+    while (!/mqtt_username|mqtt_password/.test(world.sink.text()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(world.sink.text()).toMatch(/mqtt_username|mqtt_password/);
+    expect(world.sink.text()).not.toContain('wrong-pw-654321');
+  });
+});
