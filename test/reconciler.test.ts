@@ -567,3 +567,34 @@ describe('heartbeat and webhook from a running agent', () => {
     }
   });
 });
+
+describe('log volume during a long outage', () => {
+  it('an unverified IP is warned about once per outage, then one line when it recovers', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    world.setAnswers(['<html>portal</html>', '<html>portal</html>', '<html>portal</html>']);
+    for (let i = 0; i < 30; i++) {
+      await world.clock.advance(60_000);
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+    }
+    const warns = world.sink
+      .lines()
+      .filter((l) => l.level === 'warn' && String(l.msg).includes('Could not verify'));
+    expect(warns).toHaveLength(1);
+    expect(String(warns[0]?.msg)).toContain('Logged once until it recovers');
+    world.setIp('81.2.69.160');
+    await world.clock.advance(60_000);
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const back = world.sink.lines().filter((l) => String(l.msg).includes('is verified again ('));
+    expect(back).toHaveLength(1);
+    expect(String(back[0]?.msg)).toMatch(/lasted about 3\d min/);
+    expect(world.agent.state.state.public_ip.verified).toBe(true);
+  });
+
+  it('ip_version both: verified is false while one family has no quorum, whatever the order', async () => {
+    world = await makeWorld({ records: ['a.example.com'], overrides: { ip_version: 'both' } });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(world.agent.state.state.public_ip.ipv4).toBe('81.2.69.160');
+    expect(world.agent.state.state.public_ip.verified).toBe(false);
+  });
+});

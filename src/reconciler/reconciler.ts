@@ -103,6 +103,8 @@ export class Reconciler {
   #zonesLoading: Promise<Zone[]> | null = null;
   /** One listing per zone per cycle, shared by every record that needs an API read. */
   readonly #listings = new Map<string, Promise<DnsRecord[]>>();
+  /** Warnings logged once per outage: key → when it started. */
+  readonly #ongoing = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -130,6 +132,7 @@ export class Reconciler {
       else result.ipVerified = false;
     }
     if (!result.ipVerified) result.ok = false;
+    state.state.public_ip.verified = result.ipVerified;
 
     const wanted = options.records?.map((n) => n.toLowerCase().replace(/\.$/, ''));
     const tasks: Array<() => Promise<WorkItem | null>> = [];
@@ -221,22 +224,22 @@ export class Reconciler {
     const key = family === 4 ? 'ipv4' : 'ipv6';
     const pub = state.state.public_ip;
     const detection = await this.#d.detect(family, signal);
-    for (const w of detection.warnings) logger.warn(w);
+    for (const w of detection.warnings) this.#warnOnce(`ip-warning:${w}`, w);
     pub.checked_at = clock.now();
     if (detection.kind === 'unverified') {
-      pub.verified = false;
       pub.error = detection.reason;
-      logger.warn(
+      this.#warnOnce(
+        `ip:${family}`,
+        `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing until it is verified again; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
         { family: key },
-        `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
       );
       return null;
     }
+    this.#recovered(`ip:${family}`, `The public IPv${family} is verified again (${detection.ip}).`);
     const old = pub[key];
     pub[key] = detection.ip;
     pub.sources_agreeing = detection.agreeing;
     pub.error = null;
-    pub.verified = this.#families.every((f) => f === family || pub[f === 4 ? 'ipv4' : 'ipv6'] !== null);
     if (old === null || !ipEquals(old, detection.ip)) {
       logger.info(
         { family: key, old, new: detection.ip, sources: detection.agreeing },
@@ -286,16 +289,18 @@ export class Reconciler {
       try {
         verdict = judgeDoh(await doh.resolve(rc.name, type, signal), desired, st, now);
       } catch (err) {
-        this.#d.logger.warn(
-          { record: rc.name, type, err: errorMessage(err) },
+        this.#warnOnce(
+          `doh:${key}`,
           provider
             ? `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`
             : `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); without cloudflare_api_token there is no other way to observe it. Check doh_url.`,
+          { record: rc.name, type, err: errorMessage(err) },
         );
         if (!provider)
           return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
         needApi = true;
       }
+      if (verdict) this.#recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
       if (verdict?.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
       if (verdict?.kind === 'propagating') {
         st.status = 'updating';
@@ -551,6 +556,27 @@ export class Reconciler {
       `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`,
     );
     events.emit('dns_update_failed', { record: name, record_type: type, error: message, retry_at: when });
+  }
+
+  /**
+   * A warning that would repeat every cycle during an outage (no verified IP, DoH down) is logged
+   * once; repeats go to debug, and `#recovered` logs one line when it is over.
+   */
+  #warnOnce(key: string, message: string, fields: Record<string, unknown> = {}): void {
+    if (this.#ongoing.has(key)) {
+      this.#d.logger.debug(fields, message);
+      return;
+    }
+    this.#ongoing.set(key, this.#d.clock.now());
+    this.#d.logger.warn(fields, `${message} (Logged once until it recovers.)`);
+  }
+
+  #recovered(key: string, message: string): void {
+    const since = this.#ongoing.get(key);
+    if (since === undefined) return;
+    this.#ongoing.delete(key);
+    const minutes = Math.round((this.#d.clock.now() - since) / 60_000);
+    this.#d.logger.info(`${message} The problem lasted about ${minutes} min.`);
   }
 
   #settled(
