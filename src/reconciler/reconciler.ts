@@ -525,6 +525,8 @@ export class Reconciler {
     const st = this.#recordState(name, type);
     const now = clock.now();
     const message = errorMessage(err);
+    // The same failure again (a retry during an outage) is not news: debug log, no new event.
+    const repeat = st.status === 'error' && st.error === message;
     let retryAt: number | null = null;
     if (err instanceof CloudflareApiError) {
       switch (err.kind) {
@@ -551,10 +553,12 @@ export class Reconciler {
     this.#settled(st, 'error', st.content, message, result);
     this.#retryAt(result, retryAt);
     const when = retryAt === null ? null : new Date(retryAt).toISOString();
-    logger.warn(
-      { record: name, type, err: message, retry_at: when },
-      `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`,
-    );
+    const line = `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`;
+    if (repeat) {
+      logger.debug({ record: name, type, err: message, retry_at: when, failures: st.failures }, line);
+      return;
+    }
+    logger.warn({ record: name, type, err: message, retry_at: when }, line);
     events.emit('dns_update_failed', { record: name, record_type: type, error: message, retry_at: when });
   }
 
