@@ -191,7 +191,8 @@ export class Agent {
             logger: logger.child({ module: 'state' }),
           });
     const loaded = store ? await store.load() : { state: freshState(), outcome: 'new' as const };
-    const state = new StateHolder(loaded.state, store, logger.child({ module: 'state' }));
+    const clock = options.clock ?? systemClock;
+    const state = new StateHolder(loaded.state, store, logger.child({ module: 'state' }), () => clock.now());
     return new Agent(options, state, store);
   }
 
@@ -388,7 +389,7 @@ export class Agent {
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, `delete_on_stop did not finish: ${errorMessage(err)}`);
     }
-    await this.#state?.persist();
+    await this.#state?.persist({ force: true });
     // Last state, then `offline`, then the broker (if we run it).
     this.#bridge?.publishState(true);
     this.#bridge?.stop();

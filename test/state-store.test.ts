@@ -104,3 +104,32 @@ describe('JsonFileStore', () => {
     expect((await store.load()).state.public_ip.ipv4).toBe('81.2.69.10');
   });
 });
+
+describe('StateHolder: sparing the SD card', () => {
+  it('per-cycle timestamps alone are written at most every 15 min; a real change or a stop writes at once', async () => {
+    const { StateHolder } = await import('../src/state/holder.js');
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const writes: string[] = [];
+    const store = {
+      path: 'memory',
+      load: async () => ({ state: freshState(), outcome: 'new' as const }),
+      save: async (s: PersistedState) => {
+        writes.push(JSON.stringify(s));
+      },
+    };
+    const holder = new StateHolder(freshState(), store, undefined, () => now);
+    for (let minute = 0; minute < 60; minute++) {
+      now += 60_000;
+      holder.state.dns.last_sync = now;
+      holder.state.public_ip.checked_at = now;
+      await holder.persist();
+    }
+    expect(writes).toHaveLength(4); // the first cycle, then at 16, 31 and 46 minutes
+    holder.state.public_ip.ipv4 = '81.2.69.1';
+    await holder.persist();
+    expect(writes).toHaveLength(5);
+    await holder.persist({ force: true });
+    expect(writes).toHaveLength(6);
+    expect(JSON.parse(writes[5]!).public_ip.ipv4).toBe('81.2.69.1');
+  });
+});

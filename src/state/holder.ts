@@ -7,17 +7,30 @@ import type { Logger } from '../log.js';
 import type { PersistedState } from './schema.js';
 import type { StateStore } from './store.js';
 
+/** Per-cycle timestamps alone are written at most this often. */
+export const SAVE_AT_LEAST_EVERY_MS = 15 * 60_000;
+
 export class StateHolder {
   #state: PersistedState;
   readonly #store: StateStore<PersistedState> | null;
   readonly #logger: Logger | undefined;
   readonly #listeners = new Set<() => void>();
   #saveFailedLogged = false;
+  readonly #now: () => number;
+  /** What was last written, without the fields that change every cycle. */
+  #lastSaved: string | null = null;
+  #lastSavedAt = 0;
 
-  constructor(initial: PersistedState, store: StateStore<PersistedState> | null, logger?: Logger) {
+  constructor(
+    initial: PersistedState,
+    store: StateStore<PersistedState> | null,
+    logger?: Logger,
+    now: () => number = Date.now,
+  ) {
     this.#state = initial;
     this.#store = store;
     this.#logger = logger;
+    this.#now = now;
   }
 
   get state(): PersistedState {
@@ -40,11 +53,31 @@ export class StateHolder {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Saves to disk; a failure is logged (once until it works again), never thrown. */
-  async persist(): Promise<boolean> {
+  /**
+   * Saves to disk; a failure is logged (once until it works again), never thrown. To spare SD
+   * cards, a save whose only differences are the per-cycle timestamps (`public_ip.checked_at`,
+   * `dns.last_sync`) is skipped unless the last write is older than SAVE_AT_LEAST_EVERY_MS;
+   * `force` (a clean stop) always writes.
+   */
+  async persist(options: { force?: boolean } = {}): Promise<boolean> {
     if (!this.#store) return true;
+    const meaningful = JSON.stringify({
+      ...this.#state,
+      public_ip: { ...this.#state.public_ip, checked_at: null },
+      dns: { ...this.#state.dns, last_sync: null },
+    });
+    const now = this.#now();
+    if (
+      !options.force &&
+      meaningful === this.#lastSaved &&
+      now - this.#lastSavedAt < SAVE_AT_LEAST_EVERY_MS
+    ) {
+      return true;
+    }
     try {
       await this.#store.save(this.#state);
+      this.#lastSaved = meaningful;
+      this.#lastSavedAt = now;
       if (this.#saveFailedLogged) this.#logger?.info('State is being saved again.');
       this.#saveFailedLogged = false;
       return true;
