@@ -84,7 +84,7 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env):
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
-        `The configuration has ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\nFix them and start again (docs/configuration.md lists every key).\n`,
+        `The configuration has ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n${err.problems.length === 1 ? 'Fix it' : 'Fix them'} and start again (docs/configuration.md lists every key).\n`,
       );
       return EXIT.config;
     }
