@@ -33,7 +33,7 @@ const transaction = z
 
 const SCHEMAS = {
   sync: z.strictObject({
-    records: z.array(z.string().min(1).max(253)).max(1000).optional(),
+    records: z.array(z.string().min(1).max(253)).min(1).max(1000).optional(),
     transaction,
   }),
   reboot: z.strictObject({

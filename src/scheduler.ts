@@ -92,6 +92,8 @@ export class Scheduler {
 
   async #run(): Promise<void> {
     const { clock, logger } = this.#o;
+    /** When the next cycle over all records is due; a trigger for some records does not move it. */
+    let nextFull = clock.now();
     while (!this.#stop.signal.aborted) {
       const reasons = this.#pending.length > 0 ? this.#pending.splice(0) : ['interval'];
       const records =
@@ -114,9 +116,10 @@ export class Scheduler {
         this.#cycles++;
       }
       for (const w of waiters) w.resolve();
+      if (records === undefined) nextFull = clock.now() + this.nextDelay();
       if (this.#stop.signal.aborted) break;
       if (this.#pending.length > 0) continue; // triggers during the cycle: one follow-up, now
-      let delay = this.nextDelay();
+      let delay = Math.max(0, nextFull - clock.now());
       if (outcome.retryAt !== null) delay = Math.min(delay, Math.max(1000, outcome.retryAt - clock.now()));
       // One controller per sleep, aborted by a trigger or by stop() (no AbortSignal.any, which
       // leaves a WeakRef on the long-lived stop signal at every sleep on Node 20).

@@ -37,6 +37,7 @@ describe('parseCommand', () => {
     ['sync/json-array', 'sync', '[1,2]', /must be an object/],
     ['sync/unknown-field', 'sync', '{"recordz":["a"]}', /unknown field "recordz"/],
     ['sync/records-not-array', 'sync', '{"records":"a.example.com"}', /"records"/],
+    ['sync/records-empty', 'sync', '{"records":[]}', /"records"/],
     ['reboot/off-seconds-negative', 'reboot', '{"off_seconds":-5}', /"off_seconds"/],
     ['reboot/off-seconds-string', 'reboot', '{"off_seconds":"30"}', /"off_seconds"/],
     ['recovery/maybe', 'recovery', 'MAYBE', /ON or OFF/],

@@ -162,23 +162,41 @@ describe('reconciler against the fake Cloudflare', () => {
 
   it('81057 on create (it already exists) → re-listed and treated as satisfied', async () => {
     world = await makeWorld({ records: ['home.example.com'] });
+    // Our listing does not show the record yet (someone creates it meanwhile)…
+    world.cf.failNext({
+      method: 'GET',
+      path: /dns_records$/,
+      status: 200,
+      body: {
+        success: true,
+        errors: [],
+        messages: [],
+        result: [],
+        result_info: { page: 1, per_page: 5000, count: 0, total_count: 0, total_pages: 1 },
+      },
+    });
+    // …so our create meets "already exists".
     world.cf.failNext({
       method: 'POST',
       path: /dns_records$/,
       status: 400,
       body: {
         success: false,
-        errors: [{ code: 81057, message: 'An identical record already exists.' }],
+        errors: [{ code: 81057, message: 'Record already exists.' }],
         messages: [],
         result: null,
       },
     });
-    // The record appears "meanwhile" (someone else created it).
     world.cf.addRecord({ name: 'home.example.com', type: 'A', content: '81.2.69.160' });
     world.cf.staleDoh?.('home.example.com', null);
     const r = await world.agent.reconciler.runCycle({ reason: 'test' });
     expect(r.ok).toBe(true);
+    expect(writes(world).map((q) => q.method)).toEqual(['POST']);
+    expect(world.cf.records({ name: 'home.example.com' })).toHaveLength(1);
     expect(recordState(world, 'home.example.com')?.status).toBe('in_sync');
+    expect(recordState(world, 'home.example.com')?.record_id).toBe(
+      world.cf.records({ name: 'home.example.com' })[0]?.id,
+    );
   });
 });
 
@@ -594,11 +612,92 @@ describe('log volume during a long outage', () => {
     expect(String(back[0]?.msg)).toMatch(/lasted about 3\d min/);
     expect(world.agent.state.state.public_ip.verified).toBe(true);
   });
+});
 
-  it('ip_version both: verified is false while one family has no quorum, whatever the order', async () => {
+describe('resolver caches and records that change behind our back (review findings)', () => {
+  it('IP goes A → B → A while resolvers still cache A: the API is asked and the record goes back to A', async () => {
+    world = await makeWorld({ records: ['a.example.com'], ip: '81.2.69.160' });
+    world.cf.addRecord({ name: 'a.example.com', type: 'A', content: '81.2.69.1', ttl: 3600 });
+    await world.agent.reconciler.runCycle({ reason: 'test' }); // writes .160
+    expect(world.cf.records({ name: 'a.example.com' })[0]?.content).toBe('81.2.69.160');
+    world.cf.staleDoh?.('a.example.com', '81.2.69.1'); // a resolver still serves the old answer
+    world.setIp('81.2.69.1'); // and the IP is back to it
+    await world.clock.advance(60_000);
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(world.cf.records({ name: 'a.example.com' })[0]?.content).toBe('81.2.69.1');
+  });
+
+  it('a second record added after our write: reported once as a conflict, never rewritten every cycle', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    const ev = events(world);
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    world.cf.addRecord({ name: 'a.example.com', type: 'A', content: '81.2.69.2' });
+    world.cf.clearLog();
+    for (let i = 0; i < 60; i++) {
+      await world.clock.advance(60_000);
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+    }
+    expect(writes(world)).toEqual([]);
+    expect(recordState(world, 'a.example.com')?.status).toBe('error');
+    expect(recordState(world, 'a.example.com')?.error).toMatch(/2 A records exist/);
+    expect(ev.filter((e) => e.type === 'dns_update_failed')).toHaveLength(1);
+    expect(ev.filter((e) => e.type === 'dns_updated')).toHaveLength(1); // the first create only
+    expect(world.cf.requests.length).toBeLessThanOrEqual(7); // looked at again every 10 min
+  });
+
+  it('resolvers keep a negative answer after our create: no repeated writes, the API checked every 10 min', async () => {
+    world = await makeWorld({ records: ['new.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    world.cf.staleDoh?.('new.example.com', null); // NXDOMAIN cached for 30 min
+    world.cf.clearLog();
+    for (let i = 0; i < 30; i++) {
+      await world.clock.advance(60_000);
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+    }
+    expect(writes(world)).toEqual([]);
+    expect(world.cf.requests.length).toBeLessThanOrEqual(3);
+    expect(recordState(world, 'new.example.com')?.status).toBe('updating');
+  });
+
+  it('a cached zone id that no longer exists is dropped and the zone found again', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const st = recordState(world, 'a.example.com')!;
+    st.zone_id = '0123456789abcdef0123456789abcdef';
+    st.record_id = 'fedcba9876543210fedcba9876543210';
+    world.setIp('81.2.69.175');
+    await world.clock.advance(60_000);
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    await world.clock.advance(600_000);
+    const r = await world.agent.reconciler.runCycle({ reason: 'test' });
+    expect(r.ok).toBe(true);
+    expect(world.cf.records({ name: 'a.example.com' })[0]?.content).toBe('81.2.69.175');
+  });
+
+  it('stopping in the middle of a write abandons it quietly: no failure event, the record is not marked as failing', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const ev = events(world);
+    world.cf.failNext({ method: 'PATCH', hang: true });
+    world.setIp('81.2.69.176');
+    await world.clock.advance(60_000);
+    const stop = new AbortController();
+    const cycle = world.agent.reconciler.runCycle({ reason: 'test', signal: stop.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    stop.abort();
+    await cycle;
+    expect(ev.filter((e) => e.type === 'dns_update_failed')).toEqual([]);
+    expect(recordState(world, 'a.example.com')?.status).not.toBe('error');
+    expect(recordState(world, 'a.example.com')?.next_attempt_at).toBeNull();
+  });
+
+  it('ip_version both: the state names the family that failed even when the other one is verified', async () => {
     world = await makeWorld({ records: ['a.example.com'], overrides: { ip_version: 'both' } });
     await world.agent.reconciler.runCycle({ reason: 'test' });
-    expect(world.agent.state.state.public_ip.ipv4).toBe('81.2.69.160');
-    expect(world.agent.state.state.public_ip.verified).toBe(false);
+    const pub = world.agent.state.state.public_ip;
+    expect(pub.ipv4).toBe('81.2.69.160');
+    expect(pub.verified).toBe(false);
+    expect(pub.error).toMatch(/^IPv6: /);
+    expect(pub.sources_agreeing.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -137,4 +137,20 @@ describe('Scheduler', () => {
     await clock.advance(600_000);
     expect(calls).toHaveLength(1);
   });
+  it('triggers for some records never postpone the full cycle (no starvation of the others)', async () => {
+    const { clock, calls, scheduler } = setup({ jitterMs: 0 });
+    scheduler.start();
+    await flush();
+    // An automation syncs one record every 50 s, faster than the 60 s interval.
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(50_000);
+      void scheduler.trigger('command', ['a.example.com']);
+      await flush();
+    }
+    const full = calls.filter((c) => c.records === undefined).map((c) => c.at - calls[0]!.at);
+    // 1,000 s of time: the start cycle plus a full cycle about every 60 s.
+    expect(full.length).toBeGreaterThanOrEqual(16);
+    for (let i = 1; i < full.length; i++) expect(full[i]! - full[i - 1]!).toBeLessThanOrEqual(60_000);
+    await scheduler.stop();
+  });
 });

@@ -10,6 +10,8 @@ export const HOUR_MS = 3_600_000;
 export const BACKOFF_BASE_MS = 5_000;
 export const BACKOFF_CAP_MS = 300_000;
 export const AUTH_RETRY_MS = 600_000;
+/** How often the API is asked again while resolvers keep disagreeing with content we wrote. */
+export const API_RECHECK_MS = 600_000;
 /** TTL 1 means "automatic" at Cloudflare, which is 300 s. */
 export const AUTO_TTL_SECONDS = 300;
 
@@ -21,25 +23,52 @@ export type DohVerdict =
   /** The answer is Cloudflare's edge: the record is proxied and must be observed through the API. */
   | { kind: 'proxied' }
   | { kind: 'differs'; observed: string[] }
-  | { kind: 'missing' };
+  | { kind: 'missing' }
+  /** Resolvers may be serving an answer older than our last write: ask the API. */
+  | { kind: 'unsure' };
 
 export function judgeDoh(answer: DohAnswer, desired: string, state: RecordState, now: number): DohVerdict {
-  if (answer.kind !== 'answer' || answer.addresses.length === 0) {
-    return withinPropagation(state, desired, now) ?? { kind: 'missing' };
+  const recent = recentWrite(state, now);
+  const addresses = answer.kind === 'answer' ? answer.addresses : [];
+  if (addresses.length === 1 && ipEquals(addresses[0] ?? '', desired)) {
+    // Within our last write's TTL a resolver may still serve what the record held before it: when
+    // the IP went back (A → B → A) that stale A looks right but Cloudflare holds B.
+    if (recent && !ipEquals(recent.content, desired)) return { kind: 'unsure' };
+    return { kind: 'in_sync' };
   }
-  const addresses = answer.addresses;
-  if (addresses.length === 1 && ipEquals(addresses[0] ?? '', desired)) return { kind: 'in_sync' };
-  if (addresses.every((a) => isCloudflareAddress(a)) && !isCloudflareAddress(desired))
+  if (
+    addresses.length > 0 &&
+    addresses.every((a) => isCloudflareAddress(a)) &&
+    !isCloudflareAddress(desired)
+  ) {
     return { kind: 'proxied' };
-  return withinPropagation(state, desired, now) ?? { kind: 'differs', observed: addresses };
+  }
+  if (recent && ipEquals(recent.content, desired)) return { kind: 'propagating', until: recent.until };
+  return addresses.length === 0 ? { kind: 'missing' } : { kind: 'differs', observed: addresses };
 }
 
-function withinPropagation(state: RecordState, desired: string, now: number): DohVerdict | null {
+/** Our last successful write, while resolvers may still serve what came before it (its TTL). */
+function recentWrite(state: RecordState, now: number): { content: string; until: number } | null {
   if (state.last_update === null || state.last_written_content === null) return null;
-  if (!ipEquals(state.last_written_content, desired)) return null;
   const ttl = state.ttl === null || state.ttl === 1 ? AUTO_TTL_SECONDS : state.ttl;
   const until = state.last_update + ttl * 1000;
-  return now < until ? { kind: 'propagating', until } : null;
+  return now < until ? { content: state.last_written_content, until } : null;
+}
+
+/**
+ * Whether resolvers disagreeing with content we already wrote should be believed without asking
+ * the API again: yes while the API confirmed that content less than API_RECHECK_MS ago
+ * (negative caching of a new name can last the zone's SOA minimum, 30 min at Cloudflare).
+ */
+export function confirmedRecently(state: RecordState, desired: string, now: number): boolean {
+  return (
+    state.api_checked_at !== null &&
+    now - state.api_checked_at < API_RECHECK_MS &&
+    state.api_checked_ip !== null &&
+    ipEquals(state.api_checked_ip, desired) &&
+    state.content !== null &&
+    ipEquals(state.content, desired)
+  );
 }
 
 /** What the API's records of one name and type mean for the desired content. */

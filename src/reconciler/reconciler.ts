@@ -19,6 +19,7 @@ import {
   aggregateStatus,
   apiCacheFresh,
   backoffDelay,
+  confirmedRecently,
   deferUntil,
   gate,
   HOUR_MS,
@@ -103,6 +104,8 @@ export class Reconciler {
   #zonesLoading: Promise<Zone[]> | null = null;
   /** One listing per zone per cycle, shared by every record that needs an API read. */
   readonly #listings = new Map<string, Promise<DnsRecord[]>>();
+  /** The running cycle's signal (aborted when the agent stops). */
+  #signal: AbortSignal | undefined;
   /** Warnings logged once per outage: key → when it started. */
   readonly #ongoing = new Map<string, number>();
 
@@ -125,14 +128,25 @@ export class Reconciler {
     this.#pruneState();
 
     this.#listings.clear();
+    this.#signal = signal;
     const desiredByFamily = new Map<IpFamily, string>();
+    const problems: string[] = [];
+    const agreeing: string[] = [];
     for (const family of this.#families) {
-      const ip = await this.#detect(family, signal);
-      if (ip) desiredByFamily.set(family, ip);
-      else result.ipVerified = false;
+      const detection = await this.#detect(family, signal);
+      if (detection.kind === 'verified') {
+        desiredByFamily.set(family, detection.ip);
+        for (const source of detection.agreeing) if (!agreeing.includes(source)) agreeing.push(source);
+      } else {
+        result.ipVerified = false;
+        problems.push(this.#families.length > 1 ? `IPv${family}: ${detection.reason}` : detection.reason);
+      }
     }
     if (!result.ipVerified) result.ok = false;
-    state.state.public_ip.verified = result.ipVerified;
+    const pub = state.state.public_ip;
+    pub.verified = result.ipVerified;
+    pub.error = problems.length > 0 ? problems.join('; ') : null;
+    if (agreeing.length > 0) pub.sources_agreeing = agreeing;
 
     const wanted = options.records?.map((n) => n.toLowerCase().replace(/\.$/, ''));
     const tasks: Array<() => Promise<WorkItem | null>> = [];
@@ -219,7 +233,7 @@ export class Reconciler {
 
   // ---------------------------------------------------------------------------------------------
 
-  async #detect(family: IpFamily, signal?: AbortSignal): Promise<string | null> {
+  async #detect(family: IpFamily, signal?: AbortSignal): Promise<Detection> {
     const { state, events, logger, clock } = this.#d;
     const key = family === 4 ? 'ipv4' : 'ipv6';
     const pub = state.state.public_ip;
@@ -227,19 +241,16 @@ export class Reconciler {
     for (const w of detection.warnings) this.#warnOnce(`ip-warning:${w}`, w);
     pub.checked_at = clock.now();
     if (detection.kind === 'unverified') {
-      pub.error = detection.reason;
       this.#warnOnce(
         `ip:${family}`,
         `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing until it is verified again; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
         { family: key },
       );
-      return null;
+      return detection;
     }
     this.#recovered(`ip:${family}`, `The public IPv${family} is verified again (${detection.ip}).`);
     const old = pub[key];
     pub[key] = detection.ip;
-    pub.sources_agreeing = detection.agreeing;
-    pub.error = null;
     if (old === null || !ipEquals(old, detection.ip)) {
       logger.info(
         { family: key, old, new: detection.ip, sources: detection.agreeing },
@@ -249,7 +260,7 @@ export class Reconciler {
       );
       events.emit('ip_changed', { family: key, old, new: detection.ip, sources: detection.agreeing });
     }
-    return detection.ip;
+    return detection;
   }
 
   /** Observes one record and returns the write it needs, if any. Updates its state otherwise. */
@@ -280,6 +291,8 @@ export class Reconciler {
 
     // Observe: DoH for DNS-only records, the API (cached) for proxied ones.
     let needApi = false;
+    /** DoH showed something else than the desired content (or nothing). */
+    let dohDisagrees = false;
     const proxied = rc.proxied ?? (st.proxied === true ? true : undefined);
     if (proxied === true) {
       if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
@@ -313,8 +326,24 @@ export class Reconciler {
         if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
         needApi = true;
       }
-      if (verdict?.kind === 'differs') st.content = verdict.observed.join(',');
-      if (verdict?.kind === 'missing') st.content = null;
+      if (verdict?.kind === 'unsure') needApi = true;
+      if (verdict?.kind === 'differs' || verdict?.kind === 'missing') {
+        const wroteThis = st.last_written_content !== null && ipEquals(st.last_written_content, desired);
+        if (wroteThis && confirmedRecently(st, desired, now)) {
+          // We wrote this content and the API confirmed it minutes ago: resolvers are lagging
+          // (a negative cache of a new name lasts up to 30 min). No write, no API call.
+          st.status = 'updating';
+          st.error = null;
+          st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
+          return null;
+        }
+        // We already wrote this exact content and resolvers still disagree: look at the record
+        // itself rather than writing it again (someone may have added a second record).
+        if (wroteThis) needApi = true;
+        dohDisagrees = true;
+        if (verdict.kind === 'differs') st.content = verdict.observed.join(',');
+        else st.content = null;
+      }
     }
 
     if (!provider) {
@@ -340,13 +369,7 @@ export class Reconciler {
       const plan = planFromApi(records, desired);
       if (plan.kind === 'conflict') {
         st.record_id = null;
-        return this.#settled(
-          st,
-          'error',
-          null,
-          `${plan.count} ${type} records exist for ${rc.name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${rc.name} from records.`,
-          result,
-        );
+        throw conflictError(plan.count, rc.name, type);
       }
       if (plan.kind === 'in_sync' || plan.kind === 'update') {
         existing = plan.record;
@@ -355,7 +378,14 @@ export class Reconciler {
         st.record_id = null;
         st.content = null;
       }
-      if (plan.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
+      if (plan.kind === 'in_sync') {
+        this.#settled(st, 'in_sync', desired, null);
+        if (dohDisagrees) {
+          st.status = 'updating';
+          st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
+        }
+        return null;
+      }
     }
 
     const deferred = deferUntil(st, now, config.min_update_interval_seconds * 1000);
@@ -385,12 +415,8 @@ export class Reconciler {
       return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
     }
     if (!config.create_missing_records) {
-      return this.#settled(
-        st,
-        'error',
-        null,
+      throw new RecheckLaterError(
         `${type} record ${rc.name} does not exist and create_missing_records is off: create it in Cloudflare or turn the option on`,
-        result,
       );
     }
     if (config.mode === 'dry-run') {
@@ -458,7 +484,7 @@ export class Reconciler {
         if (!(err instanceof CloudflareApiError && err.kind === 'not_found')) throw err;
         // The cached id is stale (the record was deleted or recreated): look again.
         const plan = planFromApi(await relist(), item.desired);
-        if (plan.kind === 'conflict') throw conflictError(plan.count, item);
+        if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
         if (plan.kind === 'in_sync') return plan.record;
         if (plan.kind === 'update')
           return provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal);
@@ -483,7 +509,7 @@ export class Reconciler {
       if (plan.kind === 'in_sync') return plan.record;
       if (plan.kind === 'update')
         return provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal);
-      if (plan.kind === 'conflict') throw conflictError(plan.count, item);
+      if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
       throw err;
     }
   }
@@ -525,10 +551,26 @@ export class Reconciler {
     const st = this.#recordState(name, type);
     const now = clock.now();
     const message = errorMessage(err);
+    if (this.#signal?.aborted) {
+      // The agent is stopping: the request was abandoned, not failed. Leave the record as it was.
+      logger.info(
+        { record: name, type },
+        `Stopping: the change to ${type} ${name} was abandoned; it is retried at the next start.`,
+      );
+      return;
+    }
     // The same failure again (a retry during an outage) is not news: debug log, no new event.
     const repeat = st.status === 'error' && st.error === message;
     let retryAt: number | null = null;
-    if (err instanceof CloudflareApiError) {
+    if (err instanceof CloudflareApiError && err.kind === 'not_found') {
+      // The cached zone or record id is gone (zone deleted and re-added…): find them afresh.
+      st.zone_id = null;
+      st.record_id = null;
+      this.#zones = null;
+    }
+    if (err instanceof RecheckLaterError) {
+      retryAt = now + AUTH_RETRY_MS;
+    } else if (err instanceof CloudflareApiError) {
       switch (err.kind) {
         case 'rate_limited':
           retryAt = now + (err.retryAfterMs ?? 300_000);
@@ -705,9 +747,18 @@ class ZoneNotFoundError extends CloudflareApiError {
   }
 }
 
-function conflictError(count: number, item: WorkItem): CloudflareApiError {
-  return new CloudflareApiError(
-    'client',
-    `${count} ${item.type} records exist for ${item.rc.name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${item.rc.name} from records.`,
+/**
+ * A state of the zone only the user can fix (a round-robin set, a missing record the agent may not
+ * create): reported once, looked at again every 10 minutes, never "fixed" by the agent.
+ */
+class RecheckLaterError extends CloudflareApiError {
+  constructor(message: string) {
+    super('client', message);
+  }
+}
+
+function conflictError(count: number, name: string, type: RecordType): RecheckLaterError {
+  return new RecheckLaterError(
+    `${count} ${type} records exist for ${name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${name} from records.`,
   );
 }
