@@ -385,7 +385,9 @@ export class Agent {
     clearTimeout(timer);
     this.#cycleAbort.abort();
     try {
-      if (this.config.delete_on_stop) await this.reconciler.deleteManaged(AbortSignal.timeout(graceMs));
+      // Budget (SPEC §7, exit within 5 s): cycle grace ≤ 1.5 s + deletions ≤ 1 s + MQTT stop ≤ 2 s.
+      if (this.config.delete_on_stop)
+        await this.reconciler.deleteManaged(AbortSignal.timeout(Math.min(graceMs, 1000)));
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, `delete_on_stop did not finish: ${errorMessage(err)}`);
     }

@@ -8,7 +8,7 @@ import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 
 /** The whole stop must fit in 5 s; in-flight requests get this long before they are abandoned. */
-const STOP_GRACE_MS = 2000;
+const STOP_GRACE_MS = 1500;
 const STOP_HARD_LIMIT_MS = 4500;
 
 export async function runAgent(config: Config, logger: Logger): Promise<number> {
