@@ -49,6 +49,9 @@ export interface BridgeOptions {
   birthDelayMs?: { min: number; max: number };
 }
 
+/** How long the echo of our own clearing of a retained command is expected. */
+const CLEAR_ECHO_MS = 10_000;
+
 export class MqttBridge {
   readonly #o: BridgeOptions;
   readonly #base: string;
@@ -58,6 +61,8 @@ export class MqttBridge {
   #offState: (() => void) | null = null;
   readonly #stop = new AbortController();
   #birthTimer: Promise<void> | null = null;
+  /** Command topics whose retained message we just cleared → until when to ignore the echo. */
+  readonly #clearing = new Map<string, number>();
 
   constructor(options: BridgeOptions) {
     this.#o = options;
@@ -168,16 +173,30 @@ export class MqttBridge {
     if (m.retain) {
       // A retained command is replayed by the broker at every (re)subscribe: acting on it would
       // repeat it at every reconnect (a retained reboot would cycle the router again and again).
+      // Never acted on; the agent clears it itself (an empty retained message), and ignores the
+      // echo of that clear, which an MQTT 3.1.1 broker forwards as a plain empty command.
+      if (m.payload.length === 0) {
+        // A clear (ours, echoed with its retain flag on MQTT 5, or someone else's): nothing to do.
+        this.#clearing.delete(m.topic);
+        return;
+      }
+      this.#clearing.set(m.topic, this.#o.clock.now() + CLEAR_ECHO_MS);
+      this.#o.mqtt.publish(m.topic, '', { retain: true, qos: 1 });
       logger.warn(
         { topic: m.topic },
-        `Ignored a retained ${name} command on ${m.topic}: commands must not be retained. Clear it with: mosquitto_pub -r -n -t '${m.topic}'`,
+        `Ignored a retained ${name} command on ${m.topic} and cleared it: commands must never be published with the retain flag (fix the sender).`,
       );
       this.#answer(m, {
         command: name,
         ok: false,
-        message: `ignored: the command was retained; clear it with an empty retained message on ${m.topic}`,
+        message: `ignored: the command was retained (and has been cleared); send commands without the retain flag`,
       });
       return;
+    }
+    const clearing = this.#clearing.get(m.topic);
+    if (clearing !== undefined) {
+      this.#clearing.delete(m.topic);
+      if (m.payload.length === 0 && this.#o.clock.now() <= clearing) return; // our own clear, echoed
     }
     const parsed = parseCommand(name, m.payload);
     if (parsed.kind === 'invalid') {
