@@ -701,3 +701,31 @@ describe('resolver caches and records that change behind our back (review findin
     expect(pub.sources_agreeing.length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('zone setting changes', () => {
+  it('moving a record to another zone (zone changed in the config) writes into the new zone', async () => {
+    world = await makeWorld({
+      records: ['a.sub.example.com'],
+      zones: ['example.com', 'sub.example.com'],
+      overrides: { zone: 'example.com' },
+    });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const parent = world.cf.zones().find((z) => z.name === 'example.com')!;
+    const sub = world.cf.zones().find((z) => z.name === 'sub.example.com')!;
+    expect(world.cf.records({ name: 'a.sub.example.com' }).map((r) => r.zoneId)).toEqual([parent.id]);
+    await world.agent.stop();
+    const { Agent } = await import('../src/agent.js');
+    const moved = await Agent.create({
+      config: { ...world.config, zone: 'sub.example.com' },
+      logger: world.sink.logger,
+      clock: world.clock,
+      random: () => 0.5,
+      mqtt: false,
+    });
+    world.setIp('81.2.69.199');
+    await moved.reconciler.runCycle({ reason: 'test' });
+    const inSub = world.cf.records({ name: 'a.sub.example.com' }).filter((r) => r.zoneId === sub.id);
+    expect(inSub.map((r) => r.content)).toEqual(['81.2.69.199']);
+    await moved.stop();
+  });
+});

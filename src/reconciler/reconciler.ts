@@ -360,8 +360,20 @@ export class Reconciler {
 
     // Find the record: by cached id when we have one and DoH said it differs, else list it.
     let existing: DnsRecord | null = null;
+    const configuredZone = rc.zone ?? config.zone;
+    if (configuredZone && st.zone_name !== null && st.zone_name !== configuredZone) needApi = true;
     if (needApi || !st.record_id || !st.zone_id) {
-      const zoneId = st.zone_id ?? (await this.#zoneFor(rc, signal)).id;
+      if (configuredZone && st.zone_name !== null && st.zone_name !== configuredZone) {
+        // The zone setting changed: what we cached belongs to the other zone.
+        st.zone_id = null;
+        st.record_id = null;
+      }
+      let zoneId = st.zone_id;
+      if (!zoneId) {
+        const zone = await this.#zoneFor(rc, signal);
+        zoneId = zone.id;
+        st.zone_name = zone.name;
+      }
       const records = (await this.#zoneRecords(zoneId, signal)).filter(
         (r) => r.name === rc.name && r.type === type,
       );
@@ -565,6 +577,7 @@ export class Reconciler {
     if (err instanceof CloudflareApiError && err.kind === 'not_found') {
       // The cached zone or record id is gone (zone deleted and re-added…): find them afresh.
       st.zone_id = null;
+      st.zone_name = null;
       st.record_id = null;
       this.#zones = null;
     }

@@ -26,6 +26,8 @@ export const recordStateSchema = z.object({
   /** What the published record holds, as last observed (DoH or API). */
   content: nullableString,
   zone_id: nullableString,
+  /** The zone's name when zone_id was found, to notice a change of the `zone` setting. */
+  zone_name: nullableString,
   record_id: nullableString,
   /** TTL of the published record, for telling propagation from drift. */
   ttl: nullableNumber,
