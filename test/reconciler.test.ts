@@ -729,3 +729,18 @@ describe('zone setting changes', () => {
     await moved.stop();
   });
 });
+
+describe('a record already right at Cloudflare while resolvers still cache "no such name"', () => {
+  it('is listed once, then left alone: no write of the same content', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    world.cf.addRecord({ name: 'a.example.com', type: 'A', content: '81.2.69.160' });
+    world.cf.staleDoh?.('a.example.com', null);
+    for (let i = 0; i < 30; i++) {
+      await world.agent.reconciler.runCycle({ reason: 'test' });
+      await world.clock.advance(60_000);
+    }
+    expect(writes(world)).toEqual([]);
+    expect(world.cf.requests.length).toBeLessThanOrEqual(5);
+    expect(recordState(world, 'a.example.com')?.status).toBe('updating');
+  });
+});

@@ -328,18 +328,19 @@ export class Reconciler {
       }
       if (verdict?.kind === 'unsure') needApi = true;
       if (verdict?.kind === 'differs' || verdict?.kind === 'missing') {
-        const wroteThis = st.last_written_content !== null && ipEquals(st.last_written_content, desired);
-        if (wroteThis && confirmedRecently(st, desired, now)) {
-          // We wrote this content and the API confirmed it minutes ago: resolvers are lagging
-          // (a negative cache of a new name lasts up to 30 min). No write, no API call.
+        if (confirmedRecently(st, desired, now)) {
+          // The API showed this content minutes ago: resolvers are lagging (a negative cache of
+          // a new name lasts up to 30 min). No write, no API call.
           st.status = 'updating';
           st.error = null;
           st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
           return null;
         }
-        // We already wrote this exact content and resolvers still disagree: look at the record
-        // itself rather than writing it again (someone may have added a second record).
-        if (wroteThis) needApi = true;
+        // We wrote, or the API showed, this exact content and resolvers still disagree: look at
+        // the record itself rather than writing it again (someone may have added a second record).
+        const wroteThis = st.last_written_content !== null && ipEquals(st.last_written_content, desired);
+        const sawThis = st.api_checked_ip !== null && ipEquals(st.api_checked_ip, desired);
+        if (wroteThis || sawThis) needApi = true;
         dohDisagrees = true;
         if (verdict.kind === 'differs') st.content = verdict.observed.join(',');
         else st.content = null;
