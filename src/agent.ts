@@ -328,6 +328,8 @@ export class Agent {
       mqtt: this.#mqtt,
       discovery: {
         ...discoveryOptionsFromConfig(config, { version: VERSION, supportUrl: SUPPORT_URL }),
+        // The router/WAN watchdog is not built yet: publish none of its entities.
+        watchdog: false,
         enabled: config.discovery,
       },
       events: this.events,

@@ -1026,3 +1026,46 @@ describe('state document', () => {
     ]);
   });
 });
+
+describe('watchdog entities are gated', () => {
+  it('watchdog: false publishes only the DNS side (and passes every rule without a Health sensor)', async () => {
+    const { buildDeviceDiscovery } = await import('../src/ha/discovery.js');
+    const { WATCHDOG_ENTITY_KEYS, WATCHDOG_EVENT_TYPES } = await import('../src/ha/entities.js');
+    const { checkDiscovery } = await import('./ha/discovery-rules.js');
+    const msg = buildDeviceDiscovery({
+      discoveryPrefix: 'homeassistant',
+      nodeId: 'ddns_watchdog',
+      baseTopic: 'ddns-watchdog',
+      deviceName: 'DDNS Watchdog',
+      ipVersion: 'both',
+      hasPlug: true,
+      version: '0.1.0',
+      supportUrl: 'https://example.invalid',
+      watchdog: false,
+    });
+    const keys = Object.keys(msg.payload.components);
+    for (const k of WATCHDOG_ENTITY_KEYS) expect(keys).not.toContain(`ddns_watchdog_${k}`);
+    for (const t of WATCHDOG_EVENT_TYPES) expect(keys).not.toContain(`ddns_watchdog_event_${t}`);
+    expect(keys).toEqual([
+      'ddns_watchdog_public_ipv4',
+      'ddns_watchdog_public_ipv6',
+      'ddns_watchdog_dns_status',
+      'ddns_watchdog_last_dns_update',
+      'ddns_watchdog_started',
+      'ddns_watchdog_sync',
+      'ddns_watchdog_event_ip_changed',
+      'ddns_watchdog_event_dns_updated',
+      'ddns_watchdog_event_dns_update_failed',
+    ]);
+    expect(
+      checkDiscovery(msg.topic, msg.payload, {
+        discoveryPrefix: 'homeassistant',
+        nodeId: 'ddns_watchdog',
+        baseTopic: 'ddns-watchdog',
+        publishedValues: {
+          dnsStatus: ['in_sync', 'out_of_sync', 'updating', 'error', 'dry_run', 'disabled'],
+        },
+      }),
+    ).toEqual([]);
+  });
+});

@@ -252,6 +252,8 @@ async function startNodeRed(flow: FlowNode[]) {
     },
     editorTheme: { tours: false, palette: { catalogues: [] }, multiplayer: { enabled: false } },
   };
+  // settings.js is CommonJS: make sure no package.json above the temp dir says otherwise.
+  await writeFile(join(userDir, 'package.json'), '{"type":"commonjs"}\n');
   const settingsFile = join(userDir, 'settings.js');
   await writeFile(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
   await writeFile(join(userDir, 'flows.json'), JSON.stringify(flow, null, 2));

@@ -28,6 +28,8 @@ export interface DiscoveryOptions {
   readonly ipVersion: IpVersion;
   /** `plug_type` is not `none`. */
   readonly hasPlug: boolean;
+  /** The router/WAN watchdog runs (default true): its entities and triggers are published. */
+  readonly watchdog?: boolean;
   /** The agent's version (device `sw_version` and origin `sw_version`). */
   readonly version: string;
   /** Origin `support_url`. */
@@ -217,7 +219,8 @@ export function buildComponents(opts: DiscoveryOptions): Record<string, Componen
   const components: Record<string, ComponentConfig> = {};
   for (const e of entityCatalogue(opts))
     components[componentId(opts.nodeId, e.key)] = entityComponent(e, opts);
-  for (const t of deviceTriggers()) components[componentId(opts.nodeId, t.key)] = triggerComponent(t, opts);
+  for (const t of deviceTriggers(opts))
+    components[componentId(opts.nodeId, t.key)] = triggerComponent(t, opts);
   return components;
 }
 

@@ -71,7 +71,40 @@ export interface EntityOptions {
   readonly ipVersion: IpVersion;
   /** A plug is configured (`plug_type` is not `none`): the Reboot router button exists. */
   readonly hasPlug: boolean;
+  /**
+   * The router/WAN watchdog (probes, health, uptime, recovery) runs, so its entities and device
+   * triggers exist. Default true; the agent passes false while that service is not built, so Home
+   * Assistant shows no sensor that would stay unknown forever and no switch that cannot switch.
+   */
+  readonly watchdog?: boolean;
 }
+
+/** Entities that only the router/WAN watchdog feeds. */
+export const WATCHDOG_ENTITY_KEYS: readonly string[] = [
+  'health',
+  'last_power_cycle',
+  'availability_24h',
+  'availability_7d',
+  'availability_30d',
+  'router_latency',
+  'wan_latency',
+  'router',
+  'internet',
+  'power_cycles',
+  'probe',
+  'reboot',
+  'recovery',
+];
+
+/** Event types only the router/WAN watchdog emits. */
+export const WATCHDOG_EVENT_TYPES: readonly EventType[] = [
+  'health_changed',
+  'wan_down',
+  'wan_restored',
+  'power_cycle_started',
+  'power_cycle_finished',
+  'power_cycle_skipped',
+];
 
 /** `{{ value_json.<path> }}`: renders `None` (→ unknown in HA) when the value is JSON null. */
 export function stateValue(path: string): string {
@@ -246,6 +279,7 @@ export const ALL_ENTITY_KEYS: readonly string[] = allEntities().map((e) => e.key
 /** The entities that exist for these options, in SPEC §6 table order. */
 export function entityCatalogue(options: EntityOptions): EntityDef[] {
   const wanted = (e: EntityDef): boolean => {
+    if (options.watchdog === false && WATCHDOG_ENTITY_KEYS.includes(e.key)) return false;
     switch (e.key) {
       case 'public_ipv4':
         return options.ipVersion !== 'ipv6';
@@ -274,8 +308,10 @@ export interface DeviceTriggerDef {
   readonly value_template: string;
 }
 
-export function deviceTriggers(): DeviceTriggerDef[] {
-  return EVENT_TYPES.map((type) => ({
+export function deviceTriggers(options: { watchdog?: boolean } = {}): DeviceTriggerDef[] {
+  const types =
+    options.watchdog === false ? EVENT_TYPES.filter((t) => !WATCHDOG_EVENT_TYPES.includes(t)) : EVENT_TYPES;
+  return types.map((type) => ({
     key: `event_${type}`,
     type,
     subtype: TRIGGER_SUBTYPE,

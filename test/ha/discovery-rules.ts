@@ -13,7 +13,8 @@ export interface DiscoveryCheckOptions {
   nodeId: string;
   baseTopic: string;
   /** Every value the code can publish for `health` and `dns.status`: the enum options must cover them. */
-  publishedValues: { health: readonly string[]; dnsStatus: readonly string[] };
+  /** Values the code can publish; `health` is omitted when the watchdog (and its Health sensor) is off. */
+  publishedValues: { health?: readonly string[]; dnsStatus: readonly string[] };
   /** When given, every event type must have a device trigger. */
   eventTypes?: readonly string[];
 }
@@ -299,7 +300,7 @@ export function checkDiscovery(topic: string, payload: unknown, options: Discove
     const missing = values.filter((value) => !options.includes(value));
     if (missing.length > 0) add('enum-coverage', id, `options miss ${missing.join(', ')}`);
   };
-  enumCoverage('health', options.publishedValues.health);
+  if (options.publishedValues.health) enumCoverage('health', options.publishedValues.health);
   enumCoverage('dns_status', options.publishedValues.dnsStatus);
 
   if (options.eventTypes !== undefined) {
