@@ -521,3 +521,31 @@ setInterval(() => {}, 60_000);
   );
   return dir;
 }
+
+describe('two agents with the same client id (a reconnect storm)', () => {
+  it('backs off instead of reconnecting every second, and says what is wrong once', async () => {
+    const { broker } = await embedded();
+    const a = connection(broker.url, {
+      clientId: 'same-id',
+      reconnectPeriodMs: 100,
+      maxReconnectPeriodMs: 3200,
+    });
+    const b = connection(broker.url, {
+      clientId: 'same-id',
+      reconnectPeriodMs: 100,
+      maxReconnectPeriodMs: 3200,
+    });
+    const connects: number[] = [];
+    a.conn.onConnect(() => connects.push(Date.now()));
+    b.conn.onConnect(() => connects.push(Date.now()));
+    await Promise.all([a.conn.start(), b.conn.start()]);
+    await new Promise((r) => setTimeout(r, 6000));
+    const hint = [...a.sink.lines(), ...b.sink.lines()].filter((l) =>
+      String(l.msg).includes('another client probably uses the same mqtt_client_id (same-id)'),
+    );
+    expect(hint.length).toBeGreaterThanOrEqual(1);
+    expect(hint.length).toBeLessThanOrEqual(2); // once per agent
+    // Without the backoff, 100 ms reconnects would make well over 50 connects in 6 s.
+    expect(connects.length).toBeLessThan(20);
+  }, 15_000);
+});

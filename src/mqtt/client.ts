@@ -179,7 +179,15 @@ function classify(err: Error & { code?: unknown }, url: string): FailureKind {
   };
 }
 
+/** A session shorter than this counts as "dropped at once" (a reconnect storm). */
+const STABLE_SESSION_MS = 30_000;
+/** After this many short sessions in a row, the duplicate client id hint is logged. */
+const SHORT_SESSIONS_HINT = 3;
+
 export class MqttConnection {
+  /** When the current session started, and how many sessions in a row lasted < STABLE_SESSION_MS. */
+  #connectedAt = 0;
+  #shortSessions = 0;
   readonly #o: MqttConnectionOptions;
   readonly #log: Logger;
   readonly #safeUrl: string;
@@ -444,9 +452,30 @@ export class MqttConnection {
         this.#outageStartedAt = Date.now();
         this.#loggedThisOutage.clear();
         this.#droppedThisOutage = 0;
-        this.#log.warn(
-          `Lost the connection to the MQTT broker at ${this.#safeUrl}; reconnecting in the background, state is kept for when it is back.`,
-        );
+        // A session that ends within seconds, again and again, is a storm (typically another
+        // client with the same id taking the session over): keep backing off instead of
+        // reconnecting every second, and say so once.
+        const lasted = Date.now() - this.#connectedAt;
+        if (lasted < STABLE_SESSION_MS) {
+          this.#shortSessions++;
+          this.#backoff = Math.min(this.#backoff * 2, this.#maxBackoff);
+          client.options.reconnectPeriod = this.#backoff;
+        } else {
+          this.#shortSessions = 0;
+          this.#backoff = this.#initialBackoff;
+          client.options.reconnectPeriod = this.#initialBackoff;
+        }
+        if (this.#shortSessions === SHORT_SESSIONS_HINT) {
+          this.#log.warn(
+            `The MQTT broker at ${this.#safeUrl} closed the connection within seconds of each of the last ${SHORT_SESSIONS_HINT} connects: another client probably uses the same mqtt_client_id (${this.#o.clientId}); give each instance its own mqtt_client_id or node_id, or check the broker's log. Reconnecting with a growing delay (up to ${Math.round(this.#maxBackoff / 1000)} s).`,
+          );
+        } else if (this.#shortSessions <= 1) {
+          this.#log.warn(
+            `Lost the connection to the MQTT broker at ${this.#safeUrl}; reconnecting in the background, state is kept for when it is back.`,
+          );
+        } else {
+          this.#log.debug('Lost the MQTT connection again shortly after connecting.');
+        }
       } else if (this.#outageStartedAt === undefined) {
         this.#outageStartedAt = Date.now();
       }
@@ -492,8 +521,11 @@ export class MqttConnection {
 
   #onConnected(client: MqttClient): void {
     if (this.#stopping || client !== this.#client) return;
-    this.#backoff = this.#initialBackoff;
-    client.options.reconnectPeriod = this.#initialBackoff;
+    this.#connectedAt = Date.now();
+    if (this.#shortSessions === 0) {
+      this.#backoff = this.#initialBackoff;
+      client.options.reconnectPeriod = this.#initialBackoff;
+    }
 
     // 1. availability
     client.publish(this.#o.availabilityTopic, 'online', { qos: 1, retain: true }, (err) => {
