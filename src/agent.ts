@@ -248,9 +248,9 @@ export class Agent {
       if (this.config.records.length === 0) {
         return { ok: false, message: 'no records are configured: set records to manage DNS' };
       }
-      await this.sync('command', wanted);
+      const ran = await this.sync('command', wanted);
       const last = this.#lastCycle;
-      if (!last) return { ok: false, message: 'the agent is stopping' };
+      if (!ran || !last) return { ok: false, message: 'the agent is stopping; the sync did not run' };
       if (last.ok) {
         const what =
           last.changes > 0
@@ -365,7 +365,7 @@ export class Agent {
   }
 
   /** Runs a DNS cycle now (a command, the WAN coming back); resolves when it has finished. */
-  sync(reason: string, records?: readonly string[]): Promise<void> {
+  sync(reason: string, records?: readonly string[]): Promise<boolean> {
     return this.scheduler.trigger(reason, records);
   }
 

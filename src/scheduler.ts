@@ -23,7 +23,7 @@ export interface SchedulerOptions {
 }
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (ran: boolean) => void;
 }
 
 export class Scheduler {
@@ -60,9 +60,9 @@ export class Scheduler {
 
   /**
    * Asks for a cycle as soon as possible. Returns a promise that resolves when a cycle that
-   * started after this call has finished.
+   * started after this call has finished (true), or when the scheduler stopped first (false).
    */
-  trigger(reason: string, records?: readonly string[]): Promise<void> {
+  trigger(reason: string, records?: readonly string[]): Promise<boolean> {
     this.#pending.push(reason);
     if (records === undefined || this.#pendingRecords === undefined) this.#pendingRecords = undefined;
     else {
@@ -70,8 +70,8 @@ export class Scheduler {
       for (const r of records) this.#pendingRecords.add(r);
     }
     this.#wake?.abort();
-    return new Promise<void>((resolve) => {
-      if (this.#stop.signal.aborted) return resolve();
+    return new Promise<boolean>((resolve) => {
+      if (this.#stop.signal.aborted) return resolve(false);
       this.#done.push({ resolve });
     });
   }
@@ -81,7 +81,7 @@ export class Scheduler {
     this.#stop.abort();
     this.#wake?.abort();
     await this.#loop;
-    for (const w of this.#done.splice(0)) w.resolve();
+    for (const w of this.#done.splice(0)) w.resolve(false);
   }
 
   /** The next sleep: interval ± jitter, uniformly drawn. */
@@ -115,7 +115,7 @@ export class Scheduler {
         this.#running = false;
         this.#cycles++;
       }
-      for (const w of waiters) w.resolve();
+      for (const w of waiters) w.resolve(true);
       if (records === undefined) nextFull = clock.now() + this.nextDelay();
       if (this.#stop.signal.aborted) break;
       if (this.#pending.length > 0) continue; // triggers during the cycle: one follow-up, now

@@ -714,6 +714,12 @@ describe('zone setting changes', () => {
     const sub = world.cf.zones().find((z) => z.name === 'sub.example.com')!;
     expect(world.cf.records({ name: 'a.sub.example.com' }).map((r) => r.zoneId)).toEqual([parent.id]);
     await world.agent.stop();
+    // A state file from before zone names were kept: only the zone id is known.
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const file = `${world.config.state_dir}/state.json`;
+    const saved = JSON.parse(await readFile(file, 'utf8'));
+    saved.dns.records['a.sub.example.com/A'].zone_name = null;
+    await writeFile(file, JSON.stringify(saved));
     const { Agent } = await import('../src/agent.js');
     const moved = await Agent.create({
       config: { ...world.config, zone: 'sub.example.com' },
@@ -742,5 +748,18 @@ describe('a record already right at Cloudflare while resolvers still cache "no s
     expect(writes(world)).toEqual([]);
     expect(world.cf.requests.length).toBeLessThanOrEqual(5);
     expect(recordState(world, 'a.example.com')?.status).toBe('updating');
+  });
+});
+
+describe('commands while stopping', () => {
+  it('a sync asked for after the stop began answers ok=false instead of reporting an old cycle', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.start();
+    await world.agent.sync('test');
+    await world.agent.stop({ graceMs: 0 });
+    expect(await world.agent.commands.sync(undefined)).toEqual({
+      ok: false,
+      message: 'the agent is stopping; the sync did not run',
+    });
   });
 });

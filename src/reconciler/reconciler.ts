@@ -362,13 +362,18 @@ export class Reconciler {
     // Find the record: by cached id when we have one and DoH said it differs, else list it.
     let existing: DnsRecord | null = null;
     const configuredZone = rc.zone ?? config.zone;
-    if (configuredZone && st.zone_name !== null && st.zone_name !== configuredZone) needApi = true;
-    if (needApi || !st.record_id || !st.zone_id) {
-      if (configuredZone && st.zone_name !== null && st.zone_name !== configuredZone) {
-        // The zone setting changed: what we cached belongs to the other zone.
+    if (configuredZone && st.zone_id && st.zone_name !== configuredZone) {
+      // The cached ids belong to another zone (the zone setting changed), or the state predates
+      // zone names: compare with the configured zone (the zone list is cached for an hour).
+      const zone = await this.#zoneFor(rc, signal);
+      if (zone.id !== st.zone_id) {
         st.zone_id = null;
         st.record_id = null;
+        needApi = true;
       }
+      st.zone_name = zone.name;
+    }
+    if (needApi || !st.record_id || !st.zone_id) {
       let zoneId = st.zone_id;
       if (!zoneId) {
         const zone = await this.#zoneFor(rc, signal);
