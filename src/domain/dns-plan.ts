@@ -55,22 +55,6 @@ function recentWrite(state: RecordState, now: number): { content: string; until:
   return now < until ? { content: state.last_written_content, until } : null;
 }
 
-/**
- * Whether resolvers disagreeing with content we already wrote should be believed without asking
- * the API again: yes while the API confirmed that content less than API_RECHECK_MS ago
- * (negative caching of a new name can last the zone's SOA minimum, 30 min at Cloudflare).
- */
-export function confirmedRecently(state: RecordState, desired: string, now: number): boolean {
-  return (
-    state.api_checked_at !== null &&
-    now - state.api_checked_at < API_RECHECK_MS &&
-    state.api_checked_ip !== null &&
-    ipEquals(state.api_checked_ip, desired) &&
-    state.content !== null &&
-    ipEquals(state.content, desired)
-  );
-}
-
 /** What the API's records of one name and type mean for the desired content. */
 export type ApiPlan =
   | { kind: 'in_sync'; record: DnsRecord }
@@ -119,11 +103,15 @@ export function backoffDelay(failures: number, random: () => number): number {
   return Math.max(1_000, Math.floor(random() * exp));
 }
 
-/** Whether a proxied record's cached API observation is still good enough. */
-export function apiCacheFresh(state: RecordState, desired: string, now: number): boolean {
+/**
+ * Whether the API showed the desired content for this record less than `maxAgeMs` ago (and the
+ * IP has not changed since). Proxied records trust it for an hour (HOUR_MS); records whose
+ * resolvers still disagree with content we wrote trust it for API_RECHECK_MS.
+ */
+export function apiCacheFresh(state: RecordState, desired: string, now: number, maxAgeMs = HOUR_MS): boolean {
   return (
     state.api_checked_at !== null &&
-    now - state.api_checked_at < HOUR_MS &&
+    now - state.api_checked_at < maxAgeMs &&
     state.api_checked_ip !== null &&
     ipEquals(state.api_checked_ip, desired) &&
     state.content !== null &&

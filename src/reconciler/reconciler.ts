@@ -15,11 +15,11 @@ import type {
   Zone,
 } from '../dns/dns-provider.js';
 import {
+  API_RECHECK_MS,
   AUTH_RETRY_MS,
   aggregateStatus,
   apiCacheFresh,
   backoffDelay,
-  confirmedRecently,
   deferUntil,
   gate,
   HOUR_MS,
@@ -328,7 +328,7 @@ export class Reconciler {
       }
       if (verdict?.kind === 'unsure') needApi = true;
       if (verdict?.kind === 'differs' || verdict?.kind === 'missing') {
-        if (confirmedRecently(st, desired, now)) {
+        if (apiCacheFresh(st, desired, now, API_RECHECK_MS)) {
           // The API showed this content minutes ago: resolvers are lagging (a negative cache of
           // a new name lasts up to 30 min). No write, no API call.
           st.status = 'updating';
