@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['bench/**/*.bench.ts'],
+    setupFiles: ['test/setup/loopback-only.ts'],
     testTimeout: 300_000,
     fileParallelism: false,
     // The soak benchmark forces GC between checkpoints.

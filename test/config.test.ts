@@ -360,11 +360,11 @@ describe('environment', () => {
     const { config } = await load({
       RECORDS: ' a.example.com, ,b.example.com,, ',
       WAN_TARGETS: '1.1.1.1:443 ,[2606:4700:4700::1111]:443',
-      IP_SOURCES: 'https://icanhazip.com',
+      IP_SOURCES: 'http://127.0.0.1:8080/ip',
     });
     expect(config.records).toEqual([{ name: 'a.example.com' }, { name: 'b.example.com' }]);
     expect(config.wan_targets).toEqual(['1.1.1.1:443', '[2606:4700:4700::1111]:443']);
-    expect(config.ip_sources).toEqual(['https://icanhazip.com']);
+    expect(config.ip_sources).toEqual(['http://127.0.0.1:8080/ip']);
     expect(config.ip_quorum).toBe(1);
     expect(config.ip_quorum_v6).toBe(2);
   });

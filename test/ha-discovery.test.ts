@@ -915,7 +915,7 @@ describe('state document', () => {
       ipv4: '203.0.113.7',
       ipv6: '2001:db8::7',
       verified: true,
-      sources_agreeing: ['https://api.ipify.org'],
+      sources_agreeing: ['http://127.0.0.1:8080/ip'],
       checked_at: T,
       error: null,
     };
