@@ -622,7 +622,7 @@ describe('validation problems name their key', () => {
     ['mqtt_url/no-scheme', { MQTT_URL: 'core-mosquitto:1883' }, 'mqtt_url', 'has no scheme'],
     [
       'ip_sources/resolver-trace',
-      { IP_SOURCES: 'https://1.1.1.1/cdn-cgi/trace,https://icanhazip.com' },
+      { IP_SOURCES: 'https://1.1.1.1/cdn-cgi/trace,http://127.0.0.1:8080/ip' },
       'ip_sources[0]',
       'error 1034 instead of your address — use https://cloudflare.com/cdn-cgi/trace',
     ],
@@ -630,7 +630,7 @@ describe('validation problems name their key', () => {
     ['ip_sources/bad-interface', { IP_SOURCES: 'local:eth 0,local' }, 'ip_sources', 'local:IFACE'],
     [
       'ip_sources/duplicate',
-      { IP_SOURCES: 'https://icanhazip.com,https://icanhazip.com' },
+      { IP_SOURCES: 'http://127.0.0.1:8080/ip,http://127.0.0.1:8080/ip' },
       'ip_sources[1]',
       'listed twice — each source counts once toward ip_quorum',
     ],
@@ -643,7 +643,7 @@ describe('validation problems name their key', () => {
     ],
     [
       'ip_quorum/more-than-sources',
-      { IP_SOURCES: 'https://icanhazip.com,https://api.ipify.org', IP_QUORUM: '3' },
+      { IP_SOURCES: 'http://127.0.0.1:8080/a,http://127.0.0.1:8081/b', IP_QUORUM: '3' },
       'ip_quorum',
       'more than the 2 sources in ip_sources — use at most 2',
     ],
