@@ -256,3 +256,130 @@ export async function resolveMqttTarget(o: ResolveMqttTargetOptions): Promise<Mq
     ? withCredentials({ url: answer.url, source: 'supervisor' }, config.mqtt_username, config.mqtt_password)
     : withCredentials({ url: answer.url, source: 'supervisor' }, answer.username, answer.password);
 }
+
+/** One host interface from the Supervisor's `GET /network/info`, reduced to what the router probe needs. */
+export interface SupervisorInterface {
+  /** The interface name (`eth0`, `wlan0`). */
+  name: string;
+  /** The Supervisor's primary (default-route) interface. */
+  primary: boolean;
+  /** null when the Supervisor did not say. */
+  connected: boolean | null;
+  /** The IPv4 gateway of this interface, null when it has none. */
+  ipv4Gateway: string | null;
+}
+
+export interface SupervisorNetworkInfo {
+  interfaces: SupervisorInterface[];
+  /** The Supervisor's own container network (`hassio`, e.g. 172.30.32.0/23) and its gateway. */
+  docker: { address: string | null; gateway: string | null } | null;
+}
+
+const nullableText = z
+  .string()
+  .nullish()
+  .transform((v) => (v === null || v === undefined || v.trim() === '' ? null : v.trim()));
+
+const networkInfoSchema = z.object({
+  result: z.literal('ok'),
+  data: z.object({
+    interfaces: z.array(
+      z.object({
+        interface: z.string(),
+        primary: z.boolean().nullish(),
+        connected: z.boolean().nullish(),
+        ipv4: z.object({ gateway: nullableText }).nullish(),
+      }),
+    ),
+    docker: z.object({ address: nullableText, gateway: nullableText }).nullish(),
+  }),
+});
+
+const NETWORK_WHAT = 'The Supervisor API (GET /network/info)';
+const NETWORK_FIX = "set router_host to the router's IP address";
+
+export interface FetchSupervisorNetworkOptions {
+  /** Default: env SUPERVISOR_URL, else http://supervisor. */
+  baseUrl?: string;
+  /** The add-on's SUPERVISOR_TOKEN. */
+  token: string;
+  dispatcher?: Dispatcher;
+  timeoutMs: number;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The host's network interfaces from the Supervisor (`GET /network/info`; the add-on manifest
+ * needs `hassio_api: true`). Throws an AppError (SUPERVISOR_AUTH, SUPERVISOR_HTTP,
+ * SUPERVISOR_MALFORMED, SUPERVISOR_UNREACHABLE; HTTP_TIMEOUT) whose message ends in what to do.
+ */
+export async function fetchSupervisorNetworkInfo(
+  o: FetchSupervisorNetworkOptions,
+): Promise<SupervisorNetworkInfo> {
+  if (!o.token) {
+    throw new AppError(
+      'SUPERVISOR_AUTH',
+      `${NETWORK_WHAT} needs SUPERVISOR_TOKEN, which is empty; ${NETWORK_FIX}.`,
+    );
+  }
+  const base = (o.baseUrl ?? supervisorBaseUrl(o.env)).replace(/\/+$/, '');
+  let statusCode: number;
+  let text: string;
+  try {
+    const res = await request(`${base}/network/info`, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${o.token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(o.timeoutMs),
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+    });
+    statusCode = res.statusCode;
+    text = await res.body.text();
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new HttpTimeoutError(NETWORK_WHAT, o.timeoutMs);
+    const code = (err as { code?: string }).code;
+    throw new AppError(
+      'SUPERVISOR_UNREACHABLE',
+      `${NETWORK_WHAT} could not be reached at ${base} (${code ?? errorMessage(err)}); ${NETWORK_FIX}.`,
+    );
+  }
+  if (statusCode === 401 || statusCode === 403) {
+    throw new AppError(
+      'SUPERVISOR_AUTH',
+      `${NETWORK_WHAT} refused the add-on's token (HTTP ${statusCode}); the add-on manifest must declare hassio_api: true. Or ${NETWORK_FIX}.`,
+    );
+  }
+  if (statusCode < 200 || statusCode >= 300) {
+    throw new AppError(
+      'SUPERVISOR_HTTP',
+      `${NETWORK_WHAT} answered HTTP ${statusCode}; check the Supervisor's log, or ${NETWORK_FIX}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError(
+      'SUPERVISOR_MALFORMED',
+      `${NETWORK_WHAT} answered something that is not JSON; ${NETWORK_FIX}.`,
+    );
+  }
+  const parsed = networkInfoSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError(
+      'SUPERVISOR_MALFORMED',
+      `${NETWORK_WHAT} answered an unexpected envelope (${describeIssues(parsed.error)}); ${NETWORK_FIX}.`,
+    );
+  }
+  const d = parsed.data.data;
+  return {
+    interfaces: d.interfaces.map((i) => ({
+      name: i.interface,
+      primary: i.primary === true,
+      connected: i.connected ?? null,
+      ipv4Gateway: i.ipv4?.gateway ?? null,
+    })),
+    docker: d.docker ? { address: d.docker.address, gateway: d.docker.gateway } : null,
+  };
+}
