@@ -1,0 +1,226 @@
+/**
+ * What the recovery policy remembers across restarts (the `recovery` section of the state file),
+ * and the transitions that change it. Pure: zod and plain data; times are epoch milliseconds.
+ *
+ * The decisions that read this state live in ./recovery-policy.ts. The service persists the state
+ * returned by `startCycle` BEFORE it sends the plug command, so a crash between "off" and "on"
+ * is found again on restart (`resumeAfterRestart`).
+ */
+import { z } from 'zod';
+
+export const RECOVERY_STATE_VERSION = 1;
+
+/** Counters (the doubling wait, the exhausted latch) reset after this much continuous `ready`. */
+export const COUNTER_RESET_MS = 30 * 60_000;
+/** Cycle records older than this are dropped: the longest window `power_cycle_window_hours` allows (720 h). */
+export const CYCLE_HISTORY_MS = 720 * 3_600_000;
+/** And never more than this many are kept, whatever the clock did. */
+export const CYCLE_HISTORY_MAX = 200;
+
+/** One power cycle, started by the policy or by a manual `reboot`, real or (in dry-run) only said. */
+export const cycleRecordSchema = z.object({
+  /** When the cycle started (the off command, or the would-cycle decision in dry-run). */
+  at: z.number().nonnegative(),
+  /** When it ended (plug confirmed on, or gave up); boot grace counts from here. Null while running. */
+  finished_at: z.number().nonnegative().nullable().default(null),
+  /** Null while running or unknown (finished by a restart). */
+  ok: z.boolean().nullable().default(null),
+  manual: z.boolean().default(false),
+  /** A dry-run cycle: nothing was switched. Counts only for dry-run's own budget and waits. */
+  simulated: z.boolean().default(false),
+});
+export type CycleRecord = z.infer<typeof cycleRecordSchema>;
+
+/** The cycle in progress, persisted before the plug is switched off. */
+export const currentCycleSchema = z.object({
+  /** `off`: the off (or firmware off-then-on) command is being sent or the plug is off; `on`: the on command was sent. */
+  phase: z.enum(['off', 'on']),
+  started_at: z.number().nonnegative(),
+  /** The plug type that was switched (`tasmota`, `shelly`, …). */
+  plug: z.string(),
+  off_seconds: z.number().int().positive(),
+  manual: z.boolean().default(false),
+  reason: z.string().default(''),
+});
+export type CurrentCycle = z.infer<typeof currentCycleSchema>;
+
+const nullableTime = z.number().nonnegative().nullable().default(null);
+
+export const recoveryStateSchema = z.object({
+  version: z.literal(RECOVERY_STATE_VERSION).default(RECOVERY_STATE_VERSION),
+  /** The Auto recovery switch (MQTT `recovery` command): null follows `recovery_enabled` from the config. */
+  enabled: z.boolean().nullable().default(null),
+  /** Recent cycles, oldest first: the sliding-window budget and the doubling wait are counted from these. */
+  cycles: z.array(cycleRecordSchema).default([]),
+  /** Real power cycles ever (the Power cycles sensor). */
+  power_cycles_total: z.number().int().nonnegative().default(0),
+  current: currentCycleSchema.nullable().default(null),
+  /** Cycles at or before this time no longer double the wait (set after 30 min of continuous `ready`). */
+  counters_reset_at: nullableTime,
+  /** Set when the `exhausted` decision was made (once per outage); cleared by the counter reset. */
+  exhausted_at: nullableTime,
+  /** Set when a due cycle was skipped because Auto recovery is off (once per outage); cleared when the WAN is back. */
+  skip_noted_at: nullableTime,
+});
+export type RecoveryState = z.infer<typeof recoveryStateSchema>;
+
+/** The migration default: state files written before the watchdog existed have no `recovery` section. */
+export function freshRecovery(): RecoveryState {
+  return recoveryStateSchema.parse({});
+}
+
+/**
+ * Reads the `recovery` section of a state file. Missing → fresh, silently. Each field is checked on
+ * its own, so one damaged field never loses the others (above all a cycle in progress); every
+ * field that had to fall back to its default is named in `problems`.
+ */
+export function parseRecovery(raw: unknown): { state: RecoveryState; problems: string[] } {
+  if (raw === undefined || raw === null) return { state: freshRecovery(), problems: [] };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return {
+      state: freshRecovery(),
+      problems: ['recovery: is not an object — started with a fresh recovery history'],
+    };
+  }
+  const whole = recoveryStateSchema.safeParse(raw);
+  if (whole.success) return { state: whole.data, problems: [] };
+  const fields = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, schema] of Object.entries(recoveryStateSchema.shape)) {
+    const one = (schema as z.ZodType).safeParse(fields[key]);
+    if (one.success) {
+      out[key] = one.data;
+    } else if (key === 'cycles' && Array.isArray(fields[key])) {
+      // Keep every readable cycle record: dropping them all would refill the budget.
+      const kept = fields[key].flatMap((c) => {
+        const r = cycleRecordSchema.safeParse(c);
+        return r.success ? [r.data] : [];
+      });
+      out[key] = kept;
+      problems.push(`recovery.cycles: ${fields[key].length - kept.length} unreadable record(s) dropped`);
+    } else {
+      problems.push(`recovery.${key}: unreadable value — using the default`);
+    }
+  }
+  return { state: recoveryStateSchema.parse(out), problems };
+}
+
+/** The Auto recovery switch as the user last set it, or the config when never set. */
+export function effectiveEnabled(state: RecoveryState, configEnabled: boolean): boolean {
+  return state.enabled ?? configEnabled;
+}
+
+/** Persists the Auto recovery choice (the `recovery` command; `null` returns to the config's value). */
+export function setEnabled(state: RecoveryState, enabled: boolean | null): RecoveryState {
+  return { ...state, enabled };
+}
+
+function prune(cycles: readonly CycleRecord[], now: number): CycleRecord[] {
+  return cycles.filter((c) => c.at > now - CYCLE_HISTORY_MS).slice(-CYCLE_HISTORY_MAX);
+}
+
+/**
+ * A real cycle begins: persist the result before the plug is told anything. Counts at once
+ * toward the budget, the doubling and `power_cycles_total` — a cycle whose outcome is unknown
+ * still cycled the router as far as the router is concerned.
+ */
+export function startCycle(
+  state: RecoveryState,
+  now: number,
+  cycle: { plug: string; offSeconds: number; manual?: boolean; reason?: string },
+): RecoveryState {
+  const manual = cycle.manual ?? false;
+  return {
+    ...state,
+    cycles: prune([...state.cycles, { at: now, finished_at: null, ok: null, manual, simulated: false }], now),
+    power_cycles_total: state.power_cycles_total + 1,
+    current: {
+      phase: 'off',
+      started_at: now,
+      plug: cycle.plug,
+      off_seconds: cycle.offSeconds,
+      manual,
+      reason: cycle.reason ?? '',
+    },
+  };
+}
+
+/** The on command was sent (plugs without firmware auto-on); still unfinished until confirmed. */
+export function cycleOnSent(state: RecoveryState): RecoveryState {
+  if (state.current === null) return state;
+  return { ...state, current: { ...state.current, phase: 'on' } };
+}
+
+/**
+ * The cycle ended: the plug is confirmed on (`ok`), or the agent gave up confirming. Boot grace
+ * counts from `now` either way: the router may be booting even when the confirmation got lost.
+ * Without a cycle in progress, nothing changes.
+ */
+export function finishCycle(state: RecoveryState, now: number, ok: boolean | null): RecoveryState {
+  const current = state.current;
+  if (current === null) return state;
+  const cycles = state.cycles.map((c) =>
+    !c.simulated && c.at === current.started_at && c.finished_at === null
+      ? { ...c, finished_at: now, ok }
+      : c,
+  );
+  return { ...state, cycles, current: null };
+}
+
+/**
+ * Dry-run: the policy said what it would do. Recorded as a simulated cycle so the waits, grace and
+ * budget that follow are the ones a real cycle would have caused — one message per would-be
+ * cycle, not one every probe round. Nothing here touches the real budget or total.
+ */
+export function noteWouldCycle(
+  state: RecoveryState,
+  now: number,
+  offSeconds: number,
+  manual = false,
+): RecoveryState {
+  const record: CycleRecord = {
+    at: now,
+    finished_at: now + offSeconds * 1000,
+    ok: null,
+    manual,
+    simulated: true,
+  };
+  return { ...state, cycles: prune([...state.cycles, record], now) };
+}
+
+/** The `exhausted` decision was reported: it is not reported again until the counters reset. */
+export function noteExhausted(state: RecoveryState, now: number): RecoveryState {
+  return state.exhausted_at === null ? { ...state, exhausted_at: now } : state;
+}
+
+/** A due cycle was skipped because Auto recovery is off: said once per outage. */
+export function noteSkipped(state: RecoveryState, now: number): RecoveryState {
+  return state.skip_noted_at === null ? { ...state, skip_noted_at: now } : state;
+}
+
+/** What the agent must do first after a restart. */
+export type RestartAction =
+  | { kind: 'none' }
+  /**
+   * A cycle was unfinished when the agent stopped: make sure the plug is on — at `at`, which is
+   * the cycle's planned end, or now when that is past — then `finishCycle`.
+   */
+  | { kind: 'ensure_on'; at: number; cycle: CurrentCycle; message: string };
+
+export function resumeAfterRestart(state: RecoveryState, now: number): RestartAction {
+  const cycle = state.current;
+  if (cycle === null) return { kind: 'none' };
+  const end = cycle.started_at + cycle.off_seconds * 1000;
+  const at = Math.max(now, end);
+  const when =
+    at === now ? 'now' : `in ${Math.ceil((at - now) / 1000)} s, at the end of its planned off time`;
+  return {
+    kind: 'ensure_on',
+    at,
+    cycle,
+    message:
+      `A power cycle (plug ${cycle.plug}, phase ${cycle.phase}) was unfinished when the agent stopped: ` +
+      `switching the plug on ${when} so the router is not left off. Nothing to do unless it fails.`,
+  };
+}

@@ -1,0 +1,803 @@
+import { describe, expect, it } from 'vitest';
+import { manualReboot, setAutoRecovery } from '../../src/domain/recovery-commands.js';
+import {
+  currentWaitMs,
+  type Decision,
+  decideRecovery,
+  type HealthState,
+  humanDuration,
+  onHealth,
+  type RecoveryConfig,
+  type RecoveryInput,
+  recoveryRound,
+  recoveryStatus,
+} from '../../src/domain/recovery-policy.js';
+import {
+  type CycleRecord,
+  cycleOnSent,
+  finishCycle,
+  freshRecovery,
+  parseRecovery,
+  type RecoveryState,
+  recoveryStateSchema,
+  resumeAfterRestart,
+  startCycle,
+} from '../../src/domain/recovery-state.js';
+import { freshState, persistedStateSchema } from '../../src/state/schema.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const S = 1000;
+const MIN = 60 * S;
+const H = 60 * MIN;
+
+/** The SPEC §2 defaults, with a Tasmota plug and Auto recovery on. */
+function cfg(over: Partial<RecoveryConfig> = {}): RecoveryConfig {
+  return {
+    recovery_enabled: true,
+    plug_type: 'tasmota',
+    mode: 'enforce',
+    mode_explicit: false,
+    power_off_seconds: 30,
+    wan_down_after_seconds: 180,
+    boot_grace_seconds: 600,
+    max_power_cycles: 3,
+    power_cycle_window_hours: 24,
+    recover_when_router_down: false,
+    ...over,
+  };
+}
+
+/** A finished real cycle that started `ago` ms before NOW (30 s off). */
+function cycleAgo(ago: number, over: Partial<CycleRecord> = {}): CycleRecord {
+  return {
+    at: NOW - ago,
+    finished_at: NOW - ago + 30 * S,
+    ok: true,
+    manual: false,
+    simulated: false,
+    ...over,
+  };
+}
+
+function st(over: Partial<RecoveryState> = {}): RecoveryState {
+  return { ...freshRecovery(), ...over };
+}
+
+interface Round {
+  state?: RecoveryState;
+  config?: Partial<RecoveryConfig>;
+  health: HealthState;
+  /** How long the health has been what it is. */
+  healthFor: number;
+  /** How long ago the agent started (default a day). */
+  startedAgo?: number;
+}
+
+function input(r: Round): RecoveryInput {
+  return {
+    state: r.state ?? freshRecovery(),
+    config: cfg(r.config),
+    health: r.health,
+    healthSince: NOW - r.healthFor,
+    startedAt: NOW - (r.startedAgo ?? 24 * H),
+    now: NOW,
+  };
+}
+
+function summary(d: Decision): string {
+  return d.kind === 'none' ? `none (${d.reason})` : d.kind;
+}
+
+describe('decideRecovery', () => {
+  it.each<[string, Round, string]>([
+    ['wan_down/179 s/none (waiting)', { health: 'wan_down', healthFor: 179 * S }, 'none (waiting)'],
+    ['wan_down/180 s/cycle', { health: 'wan_down', healthFor: 180 * S }, 'cycle'],
+    [
+      'wan_down after 1 cycle/359 s/none (waiting)',
+      { health: 'wan_down', healthFor: 359 * S, state: st({ cycles: [cycleAgo(H)] }) },
+      'none (waiting)',
+    ],
+    [
+      'wan_down after 1 cycle/360 s needed',
+      { health: 'wan_down', healthFor: 360 * S, state: st({ cycles: [cycleAgo(H)] }) },
+      'cycle',
+    ],
+    [
+      'wan_down after 2 cycles/719 s/none (waiting)',
+      { health: 'wan_down', healthFor: 719 * S, state: st({ cycles: [cycleAgo(3 * H), cycleAgo(H)] }) },
+      'none (waiting)',
+    ],
+    [
+      'wan_down after 2 cycles/720 s needed',
+      { health: 'wan_down', healthFor: 720 * S, state: st({ cycles: [cycleAgo(3 * H), cycleAgo(H)] }) },
+      'cycle',
+    ],
+    [
+      'wan_down after a cycle 25 h ago/180 s (outside the window)',
+      { health: 'wan_down', healthFor: 180 * S, state: st({ cycles: [cycleAgo(25 * H)] }) },
+      'cycle',
+    ],
+    [
+      'wan_down after a cycle before the counter reset/180 s',
+      {
+        health: 'wan_down',
+        healthFor: 180 * S,
+        state: st({ cycles: [cycleAgo(3 * H)], counters_reset_at: NOW - 2 * H }),
+      },
+      'cycle',
+    ],
+    [
+      'router_down/an hour/none (recover_when_router_down off)',
+      { health: 'router_down', healthFor: H },
+      'none (router_down)',
+    ],
+    [
+      'router_down/180 s/cycle with recover_when_router_down',
+      { health: 'router_down', healthFor: 180 * S, config: { recover_when_router_down: true } },
+      'cycle',
+    ],
+    ['self_down/any time/none', { health: 'self_down', healthFor: 12 * H }, 'none (not_router_fault)'],
+    ['intercepted/any time/none', { health: 'intercepted', healthFor: 12 * H }, 'none (not_router_fault)'],
+    ['degraded/any time/none', { health: 'degraded', healthFor: 12 * H }, 'none (wan_up)'],
+    ['ready/any time/none', { health: 'ready', healthFor: 12 * H }, 'none (wan_up)'],
+    ['probing/any time/none', { health: 'probing', healthFor: 12 * H }, 'none (probing)'],
+    ['recovering/any time/none', { health: 'recovering', healthFor: 12 * H }, 'none (recovering)'],
+    [
+      'boot grace/no judgement',
+      { health: 'wan_down', healthFor: H, state: st({ cycles: [cycleAgo(5 * MIN)] }) },
+      'none (boot_grace)',
+    ],
+    [
+      'boot grace over/wait counts from its end',
+      // Finished 10 min + 5 min ago: grace ended 5 min ago, and 1 cycle doubles the wait to 6 min.
+      { health: 'wan_down', healthFor: H, state: st({ cycles: [cycleAgo(15 * MIN + 30 * S)] }) },
+      'none (waiting)',
+    ],
+    [
+      'start/grace until wan_down_after observed',
+      { health: 'wan_down', healthFor: 100 * S, startedAgo: 179 * S },
+      'none (start_grace)',
+    ],
+    [
+      'start/wan_down since start/180 s/cycle',
+      { health: 'wan_down', healthFor: 180 * S, startedAgo: 180 * S },
+      'cycle',
+    ],
+    [
+      'start/health since before start/counted from start',
+      { health: 'wan_down', healthFor: H, startedAgo: 200 * S, state: st({ cycles: [cycleAgo(H)] }) },
+      'none (waiting)',
+    ],
+    [
+      'budget spent/exhausted',
+      {
+        health: 'wan_down',
+        healthFor: 2 * H,
+        state: st({ cycles: [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)] }),
+      },
+      'exhausted',
+    ],
+    [
+      'budget spent/already reported/none (exhausted)',
+      {
+        health: 'wan_down',
+        healthFor: 2 * H,
+        state: st({ cycles: [cycleAgo(3 * H)], exhausted_at: NOW - H }),
+      },
+      'none (exhausted)',
+    ],
+    [
+      'max_power_cycles 0/due/exhausted',
+      { health: 'wan_down', healthFor: H, config: { max_power_cycles: 0 } },
+      'exhausted',
+    ],
+    [
+      'no plug/an hour down/none',
+      { health: 'wan_down', healthFor: H, config: { plug_type: 'none' } },
+      'none (no_plug)',
+    ],
+    [
+      'recovery_enabled false/due/skip',
+      { health: 'wan_down', healthFor: H, config: { recovery_enabled: false } },
+      'skip',
+    ],
+    [
+      'recovery_enabled false/already said/none (disabled)',
+      {
+        health: 'wan_down',
+        healthFor: H,
+        config: { recovery_enabled: false },
+        state: st({ skip_noted_at: NOW - MIN }),
+      },
+      'none (disabled)',
+    ],
+    [
+      'recovery_enabled false/179 s/none (waiting)',
+      { health: 'wan_down', healthFor: 179 * S, config: { recovery_enabled: false } },
+      'none (waiting)',
+    ],
+    [
+      'switch off, config on/due/skip',
+      { health: 'wan_down', healthFor: H, state: st({ enabled: false }) },
+      'skip',
+    ],
+    [
+      'switch on, config off/due/cycle',
+      { health: 'wan_down', healthFor: H, config: { recovery_enabled: false }, state: st({ enabled: true }) },
+      'cycle',
+    ],
+    [
+      'dry-run explicit/would_cycle',
+      { health: 'wan_down', healthFor: 180 * S, config: { mode: 'dry-run', mode_explicit: true } },
+      'would_cycle',
+    ],
+    [
+      'dry-run default (no token)/cycle',
+      { health: 'wan_down', healthFor: 180 * S, config: { mode: 'dry-run', mode_explicit: false } },
+      'cycle',
+    ],
+    [
+      'dry-run explicit/real cycles do not spend its budget',
+      {
+        health: 'wan_down',
+        healthFor: H,
+        config: { mode: 'dry-run', mode_explicit: true },
+        state: st({ cycles: [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)] }),
+      },
+      'would_cycle',
+    ],
+    [
+      'enforce/would-be cycles of a dry-run do not spend the budget',
+      {
+        health: 'wan_down',
+        healthFor: H,
+        state: st({
+          cycles: [5 * H, 4 * H, 3 * H].map((ago) => cycleAgo(ago, { simulated: true })),
+        }),
+      },
+      'cycle',
+    ],
+    [
+      'cycle in progress/none (cycling)',
+      {
+        health: 'wan_down',
+        healthFor: H,
+        state: startCycle(freshRecovery(), NOW - 10 * S, { plug: 'tasmota', offSeconds: 30 }),
+      },
+      'none (cycling)',
+    ],
+  ])('%s', (_name, round, expected) => {
+    expect(summary(decideRecovery(input(round)))).toBe(expected);
+  });
+
+  it('wan_down/179 s/says when the cycle is due', () => {
+    const d = decideRecovery(input({ health: 'wan_down', healthFor: 179 * S }));
+    expect(d).toMatchObject({ kind: 'none', reason: 'waiting', until: NOW + S });
+    expect(d.message).toContain('due after 3 min');
+  });
+
+  it('wan_down/180 s/cycle plan names the plug, off time and budget', () => {
+    const d = decideRecovery(input({ health: 'wan_down', healthFor: 180 * S }));
+    expect(d).toMatchObject({
+      kind: 'cycle',
+      plug: 'tasmota',
+      offSeconds: 30,
+      attempt: 1,
+      budget: 3,
+      downSeconds: 180,
+    });
+    expect(d.message).toBe(
+      'The WAN has been down for 3 min while the router answers: power-cycling the router (plug tasmota, off 30 s; cycle 1 of 3 in 24 h).',
+    );
+  });
+
+  it('dry-run explicit/would_cycle/says nothing was switched and how to let it act', () => {
+    const d = decideRecovery(
+      input({ health: 'wan_down', healthFor: 180 * S, config: { mode: 'dry-run', mode_explicit: true } }),
+    );
+    expect(d.kind).toBe('would_cycle');
+    expect(d.message).toContain('would power-cycle the router now');
+    expect(d.message).toContain('Nothing was switched because mode is dry-run');
+  });
+
+  it.each<[string, number, number]>([
+    ['doubling/0 cycles/180 s', 0, 180],
+    ['doubling/1 cycle/360 s', 1, 360],
+    ['doubling/2 cycles/720 s', 2, 720],
+    ['doubling/3 cycles/1440 s', 3, 1440],
+    ['doubling/12 cycles/capped at the 24 h window', 12, 24 * 3600],
+  ])('%s', (_name, cycles, seconds) => {
+    const state = st({ cycles: Array.from({ length: cycles }, (_, i) => cycleAgo((i + 1) * MIN)) });
+    expect(currentWaitMs(state, cfg({ max_power_cycles: 100 }), NOW)).toBe(seconds * S);
+  });
+});
+
+describe('humanDuration (wording of waits)', () => {
+  it.each<[string, number, string]>([
+    ['seconds/under 2 min', 119 * S, '119 s'],
+    ['minutes/whole', 3 * MIN, '3 min'],
+    ['minutes/with seconds', 210 * S, '3 min 30 s'],
+    ['hours/whole', 24 * H, '24 h'],
+    ['hours/with minutes', 76 * MIN + 30 * S, '1 h 16 min'],
+  ])('%s', (_name, ms, text) => {
+    expect(humanDuration(ms)).toBe(text);
+  });
+});
+
+describe('recoveryRound (decision + what it means for the state)', () => {
+  it('budget spent/exhausted once', () => {
+    const spent = st({ cycles: [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)] });
+    const r = { health: 'wan_down' as const, healthFor: 2 * H };
+    const first = recoveryRound(input({ ...r, state: spent }));
+    expect(first.decision.kind).toBe('exhausted');
+    expect(first.decision.message).toContain('power-cycle budget is spent (3 in 24 h)');
+    const second = recoveryRound({ ...input(r), state: first.state, now: NOW + 15 * S });
+    expect(summary(second.decision)).toBe('none (exhausted)');
+    const later = recoveryRound({ ...input(r), state: first.state, now: NOW + 6 * H });
+    expect(summary(later.decision)).toBe('none (exhausted)');
+  });
+
+  it('recovery off/skip said once per outage, again in the next one', () => {
+    const r = { health: 'wan_down' as const, healthFor: H, config: { recovery_enabled: false } };
+    const first = recoveryRound(input(r));
+    expect(first.decision.kind).toBe('skip');
+    expect(first.decision.message).toContain('Auto recovery is off');
+    expect(recoveryRound({ ...input(r), state: first.state }).decision.kind).toBe('none');
+    const back = onHealth(first.state, 'ready', NOW, NOW + MIN);
+    expect(recoveryRound({ ...input(r), state: back }).decision.kind).toBe('skip');
+  });
+
+  it('dry-run explicit/would_cycle once, then boot grace as a real cycle would cause', () => {
+    const r = {
+      health: 'wan_down' as const,
+      healthFor: 180 * S,
+      config: { mode: 'dry-run' as const, mode_explicit: true },
+    };
+    const first = recoveryRound(input(r));
+    expect(first.decision.kind).toBe('would_cycle');
+    expect(first.state.power_cycles_total).toBe(0);
+    expect(first.state.current).toBeNull();
+    const next = recoveryRound({ ...input(r), state: first.state, now: NOW + 15 * S });
+    expect(summary(next.decision)).toBe('none (boot_grace)');
+  });
+});
+
+describe('onHealth (counter resets)', () => {
+  const streaky = st({ cycles: [cycleAgo(2 * H), cycleAgo(H + 30 * MIN)], exhausted_at: NOW - H });
+  it.each<[string, HealthState, number, boolean]>([
+    ['ready 29 min/counters kept', 'ready', 29 * MIN, false],
+    ['ready 30 min/counters reset', 'ready', 30 * MIN, true],
+    ['degraded 30 min/counters kept', 'degraded', 30 * MIN, false],
+    ['wan_down 30 min/counters kept', 'wan_down', 30 * MIN, false],
+  ])('%s', (_name, health, lasted, reset) => {
+    const next = onHealth(streaky, health, NOW - lasted, NOW);
+    expect(next.exhausted_at === null).toBe(reset);
+    expect(currentWaitMs(next, cfg(), NOW)).toBe(reset ? 180 * S : 720 * S);
+    expect(next.cycles).toEqual(streaky.cycles); // the budget is a sliding window, not reset
+  });
+
+  it('ready 30 min/nothing to reset/same object (no save needed)', () => {
+    const quiet = st();
+    expect(onHealth(quiet, 'ready', NOW - H, NOW)).toBe(quiet);
+  });
+});
+
+describe('manualReboot', () => {
+  const ok = (offSeconds = 30) => ({ kind: 'accepted', offSeconds, dryRun: false, plug: 'tasmota' });
+  it.each<[string, RecoveryState, Partial<RecoveryConfig>, number | undefined, object]>([
+    [
+      'manual reboot/within 5 min/refused',
+      st({ cycles: [cycleAgo(4 * MIN)] }),
+      {},
+      undefined,
+      { code: 'too_soon' },
+    ],
+    [
+      'manual reboot/5 min after the last ended/accepted',
+      st({ cycles: [cycleAgo(5 * MIN + 30 * S)] }),
+      {},
+      undefined,
+      ok(),
+    ],
+    ['manual reboot/no plug/refused', st(), { plug_type: 'none' }, undefined, { code: 'no_plug' }],
+    [
+      'manual reboot/budget spent/refused',
+      st({ cycles: [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)] }),
+      {},
+      undefined,
+      { code: 'budget_spent' },
+    ],
+    [
+      'manual reboot/cycle running/refused',
+      startCycle(freshRecovery(), NOW - 20 * S, { plug: 'tasmota', offSeconds: 30 }),
+      {},
+      undefined,
+      { code: 'cycling' },
+    ],
+    ['manual reboot/off_seconds 4/refused', st(), {}, 4, { code: 'bad_off_seconds' }],
+    ['manual reboot/off_seconds 3601/refused', st(), {}, 3601, { code: 'bad_off_seconds' }],
+    ['manual reboot/off_seconds 2.5/refused', st(), {}, 2.5, { code: 'bad_off_seconds' }],
+    ['manual reboot/off_seconds 5/accepted', st(), {}, 5, ok(5)],
+    ['manual reboot/off_seconds 3600/accepted', st(), {}, 3600, ok(3600)],
+    ['manual reboot/no off_seconds/power_off_seconds', st(), { power_off_seconds: 45 }, undefined, ok(45)],
+    [
+      'manual reboot/auto recovery off/accepted',
+      st({ enabled: false }),
+      { recovery_enabled: false },
+      undefined,
+      ok(),
+    ],
+    [
+      'manual reboot/in boot grace past 5 min/accepted (skips the waiting)',
+      st({ cycles: [cycleAgo(8 * MIN)] }),
+      {},
+      undefined,
+      ok(),
+    ],
+    [
+      'manual reboot/dry-run explicit/accepted, switches nothing',
+      st(),
+      { mode: 'dry-run', mode_explicit: true },
+      undefined,
+      { kind: 'accepted', dryRun: true },
+    ],
+  ])('%s', (_name, state, config, offSeconds, expected) => {
+    const r = manualReboot(state, { config: cfg(config), now: NOW, offSeconds });
+    expect(r).toMatchObject(expected);
+    if (r.kind === 'refused') expect(r.reason).toMatch(/^reboot refused: .+ — /);
+  });
+
+  it('manual reboot/within 5 min/says when to try again', () => {
+    const r = manualReboot(st({ cycles: [cycleAgo(2 * MIN)] }), { config: cfg(), now: NOW });
+    // The last cycle ended 90 s ago (30 s off): 210 s to go.
+    expect(r).toEqual({
+      kind: 'refused',
+      code: 'too_soon',
+      reason:
+        'reboot refused: the last power cycle ended 90 s ago, and the router gets at least 5 min to boot — try again in 3 min 30 s',
+    });
+  });
+});
+
+describe('setAutoRecovery (the recovery command)', () => {
+  it.each<[string, Partial<RecoveryConfig>, boolean, string, boolean | null]>([
+    ['recovery ON/plug/accepted and persisted', { recovery_enabled: false }, true, 'accepted', true],
+    ['recovery OFF/plug/accepted and persisted', {}, false, 'accepted', false],
+    ['recovery ON/no plug/refused, nothing persisted', { plug_type: 'none' }, true, 'refused', null],
+    ['recovery OFF/no plug/accepted', { plug_type: 'none' }, false, 'accepted', false],
+  ])('%s', (_name, config, enabled, kind, persisted) => {
+    const r = setAutoRecovery(freshRecovery(), cfg(config), enabled);
+    expect(r.kind).toBe(kind);
+    if (r.kind === 'accepted') expect(r.state.enabled).toBe(persisted);
+  });
+
+  it('recovery OFF/cycle running/the cycle still ends with the plug on', () => {
+    const running = startCycle(freshRecovery(), NOW, { plug: 'tasmota', offSeconds: 30 });
+    const r = setAutoRecovery(running, cfg(), false);
+    expect(r.kind === 'accepted' && r.state.current).toEqual(running.current);
+    expect(r.kind === 'accepted' && r.message).toContain('will still finish with the plug on');
+  });
+});
+
+describe('cycle lifecycle and restart', () => {
+  it('startCycle/persisted phase off with when and which plug, counted at once', () => {
+    const s = startCycle(freshRecovery(), NOW, { plug: 'shelly', offSeconds: 30, reason: 'wan_down 3 min' });
+    expect(s.current).toEqual({
+      phase: 'off',
+      started_at: NOW,
+      plug: 'shelly',
+      off_seconds: 30,
+      manual: false,
+      reason: 'wan_down 3 min',
+    });
+    expect(s.power_cycles_total).toBe(1);
+    expect(recoveryStateSchema.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
+  });
+
+  it('finishCycle/boot grace counts from the end', () => {
+    const s = finishCycle(
+      startCycle(freshRecovery(), NOW, { plug: 'shelly', offSeconds: 30 }),
+      NOW + 40 * S,
+      true,
+    );
+    expect(s.current).toBeNull();
+    expect(s.cycles).toEqual([
+      { at: NOW, finished_at: NOW + 40 * S, ok: true, manual: false, simulated: false },
+    ]);
+    const d = decideRecovery({
+      ...input({ health: 'wan_down', healthFor: H }),
+      state: s,
+      now: NOW + 10 * MIN + 39 * S,
+    });
+    expect(summary(d)).toBe('none (boot_grace)');
+  });
+
+  it.each<[string, RecoveryState, number, string, number | null]>([
+    [
+      'restart/cycle in phase off/ensure on',
+      startCycle(freshRecovery(), NOW - 10 * MIN, { plug: 'tasmota', offSeconds: 30 }),
+      NOW,
+      'ensure_on',
+      NOW,
+    ],
+    [
+      'restart/cycle in phase off, off time not over/ensure on at its planned end',
+      startCycle(freshRecovery(), NOW - 10 * S, { plug: 'tasmota', offSeconds: 30 }),
+      NOW,
+      'ensure_on',
+      NOW + 20 * S,
+    ],
+    [
+      'restart/cycle in phase on/ensure on',
+      cycleOnSent(startCycle(freshRecovery(), NOW - MIN, { plug: 'esphome', offSeconds: 30 })),
+      NOW,
+      'ensure_on',
+      NOW,
+    ],
+    ['restart/no cycle/none', freshRecovery(), NOW, 'none', null],
+    [
+      'restart/cycle finished/none',
+      finishCycle(
+        startCycle(freshRecovery(), NOW - MIN, { plug: 'tasmota', offSeconds: 30 }),
+        NOW - 20 * S,
+        true,
+      ),
+      NOW,
+      'none',
+      null,
+    ],
+  ])('%s', (_name, state, now, kind, at) => {
+    const persisted = parseRecovery(JSON.parse(JSON.stringify(state))).state; // as read back from the file
+    const action = resumeAfterRestart(persisted, now);
+    expect(action.kind).toBe(kind);
+    if (action.kind === 'ensure_on') {
+      expect(action.at).toBe(at);
+      expect(action.message).toContain('switching the plug on');
+    }
+  });
+});
+
+describe('recoveryStatus (the §6 recovery object)', () => {
+  const spent = [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)];
+  it.each<[string, Round, object]>([
+    [
+      'no plug/disabled, no budget',
+      { health: 'ready', healthFor: H, config: { plug_type: 'none' } },
+      { enabled: true, state: 'disabled', budget_remaining: null },
+    ],
+    [
+      'switch off/disabled',
+      { health: 'wan_down', healthFor: H, state: st({ enabled: false }) },
+      { enabled: false, state: 'disabled', budget_remaining: 3 },
+    ],
+    ['ready/idle', { health: 'ready', healthFor: H }, { enabled: true, state: 'idle', budget_remaining: 3 }],
+    ['wan_down 1 min/waiting', { health: 'wan_down', healthFor: MIN }, { state: 'waiting' }],
+    ['start/grace', { health: 'wan_down', healthFor: MIN, startedAgo: MIN }, { state: 'grace' }],
+    [
+      'after a cycle/grace',
+      {
+        health: 'recovering',
+        healthFor: 5 * MIN,
+        state: st({ cycles: [cycleAgo(5 * MIN)], power_cycles_total: 7 }),
+      },
+      {
+        state: 'grace',
+        power_cycles_total: 7,
+        last_power_cycle: '2026-03-01T11:55:00.000+00:00',
+        budget_remaining: 2,
+      },
+    ],
+    [
+      'cycle running/cycling',
+      {
+        health: 'recovering',
+        healthFor: 10 * S,
+        state: startCycle(freshRecovery(), NOW - 10 * S, { plug: 'tasmota', offSeconds: 30 }),
+      },
+      { state: 'cycling', power_cycles_total: 1, budget_remaining: 2 },
+    ],
+    [
+      'budget spent, WAN down/exhausted',
+      { health: 'wan_down', healthFor: 2 * H, state: st({ cycles: spent, exhausted_at: NOW - H }) },
+      { state: 'exhausted', budget_remaining: 0 },
+    ],
+    [
+      'budget spent, WAN back 10 min/exhausted until the reset',
+      { health: 'ready', healthFor: 10 * MIN, state: st({ cycles: spent, exhausted_at: NOW - H }) },
+      { state: 'exhausted' },
+    ],
+  ])('%s', (_name, round, expected) => {
+    expect(recoveryStatus(input(round))).toMatchObject(expected);
+  });
+});
+
+describe('persisted recovery state', () => {
+  it('state file of today (no recovery section)/fresh recovery, Auto recovery follows config', () => {
+    const today = persistedStateSchema.parse(JSON.parse(JSON.stringify(freshState())));
+    const { state, problems } = parseRecovery(today.recovery);
+    expect(problems).toEqual([]);
+    expect(state).toEqual(freshRecovery());
+    expect(state.enabled).toBeNull();
+  });
+
+  it('state file/recovery section fits in the state schema and reads back equal', () => {
+    const rec = finishCycle(
+      startCycle(setAuto(freshRecovery()), NOW, { plug: 'tasmota', offSeconds: 30 }),
+      NOW + 31 * S,
+      true,
+    );
+    const file = persistedStateSchema.parse(JSON.parse(JSON.stringify({ ...freshState(), recovery: rec })));
+    expect(parseRecovery(file.recovery)).toEqual({ state: rec, problems: [] });
+  });
+
+  it('damaged field/the others, above all a cycle in progress, survive', () => {
+    const running = startCycle(freshRecovery(), NOW, { plug: 'tasmota', offSeconds: 30 });
+    const raw = JSON.parse(JSON.stringify(running));
+    raw.power_cycles_total = 'many';
+    raw.cycles.push({ at: 'yesterday' });
+    const { state, problems } = parseRecovery(raw);
+    expect(state.current).toEqual(running.current);
+    expect(state.cycles).toEqual(running.cycles);
+    expect(state.power_cycles_total).toBe(0);
+    expect(problems).toEqual([
+      'recovery.cycles: 1 unreadable record(s) dropped',
+      'recovery.power_cycles_total: unreadable value — using the default',
+    ]);
+  });
+
+  it('not an object/fresh, with a problem', () => {
+    expect(parseRecovery('on')).toEqual({
+      state: freshRecovery(),
+      problems: ['recovery: is not an object — started with a fresh recovery history'],
+    });
+  });
+});
+
+function setAuto(s: RecoveryState): RecoveryState {
+  const r = setAutoRecovery(s, cfg(), true);
+  if (r.kind !== 'accepted') throw new Error('expected accepted');
+  return r.state;
+}
+
+/**
+ * A fake world stepped every probe interval. `wan(t)` says whether the internet path works at t
+ * (the router is alive throughout unless `routerDown`); the plug's effect is faked: off for
+ * `off_seconds`, then the health machine reports `recovering` for the boot grace, then the world's
+ * health again with a fresh `since`.
+ */
+function simulate(opts: {
+  config?: Partial<RecoveryConfig>;
+  hours: number;
+  wan: (t: number, cycles: number) => HealthState;
+  startedAt?: number;
+}) {
+  const config = cfg(opts.config);
+  const step = 15 * S;
+  const start = NOW;
+  let state = freshRecovery();
+  let health: HealthState = 'probing';
+  let since = start;
+  let recoveringUntil = 0;
+  const plugCommands: number[] = [];
+  const events: Array<{ at: number; kind: string; message: string }> = [];
+  for (let t = start; t < start + opts.hours * H; t += step) {
+    if (state.current && t >= state.current.started_at + state.current.off_seconds * S) {
+      state = finishCycle(state, t, true);
+      recoveringUntil = t + config.boot_grace_seconds * S;
+    }
+    const h: HealthState =
+      state.current || t < recoveringUntil ? 'recovering' : opts.wan(t - start, plugCommands.length);
+    if (h !== health) {
+      health = h;
+      since = t;
+    }
+    const round = recoveryRound({
+      state,
+      config,
+      health,
+      healthSince: since,
+      startedAt: opts.startedAt ?? start,
+      now: t,
+    });
+    state = round.state;
+    const d = round.decision;
+    if (d.kind !== 'none') events.push({ at: t - start, kind: d.kind, message: d.message });
+    if (d.kind === 'cycle') {
+      state = startCycle(state, t, { plug: d.plug, offSeconds: d.offSeconds, reason: d.message });
+      plugCommands.push(t - start);
+    }
+  }
+  const status = recoveryStatus({
+    state,
+    config,
+    health,
+    healthSince: since,
+    startedAt: start,
+    now: start + opts.hours * H,
+  });
+  return { state, plugCommands, events, status };
+}
+
+describe('simulated outages (policy stepped every 15 s with a fake plug)', () => {
+  it('12-hour ISP outage, router alive/3 cycles at 3, 19.5 and 42 min, then exhausted once', () => {
+    const run = simulate({ hours: 12, wan: (t) => (t < 12 * H ? 'wan_down' : 'ready') });
+    expect(run.plugCommands).toEqual([3 * MIN, 19 * MIN + 30 * S, 42 * MIN]);
+    expect(run.events.map((e) => `${e.at / S} s ${e.kind}`)).toEqual([
+      '180 s cycle',
+      '1170 s cycle',
+      '2520 s cycle',
+      '4590 s exhausted',
+    ]);
+    expect(run.status).toMatchObject({ state: 'exhausted', power_cycles_total: 3, budget_remaining: 0 });
+  });
+
+  it('12-hour ISP outage, then WAN back 30 min/counters reset; next outage is reported exhausted once more', () => {
+    const run = simulate({
+      hours: 14,
+      wan: (t) => (t < 12 * H ? 'wan_down' : t < 13 * H ? 'ready' : 'wan_down'),
+    });
+    expect(run.plugCommands).toHaveLength(3);
+    expect(run.events.filter((e) => e.kind === 'exhausted').map((e) => e.at)).toEqual([
+      4590 * S,
+      13 * H + 3 * MIN, // the wait is back to 180 s, the 24 h budget is still spent
+    ]);
+  });
+
+  it('ISP outage longer than the window/still alerts only until the WAN is back', () => {
+    const run = simulate({ hours: 30, wan: () => 'wan_down' });
+    expect(run.plugCommands).toHaveLength(3);
+    expect(run.events.filter((e) => e.kind === 'exhausted')).toHaveLength(1);
+  });
+
+  it('hung router/exactly one cycle, then ready', () => {
+    const run = simulate({ hours: 12, wan: (_t, cycles) => (cycles === 0 ? 'wan_down' : 'ready') });
+    expect(run.plugCommands).toEqual([3 * MIN]);
+    expect(run.status).toMatchObject({ state: 'idle', power_cycles_total: 1, budget_remaining: 2 });
+    expect(run.state.counters_reset_at).not.toBeNull();
+  });
+
+  it('blips shorter than wan_down_after_seconds/no cycle', () => {
+    // 150 s down in every 20 min.
+    const run = simulate({
+      hours: 12,
+      wan: (t) => (t % (20 * MIN) < 150 * S ? 'wan_down' : 'ready'),
+      startedAt: NOW - H,
+    });
+    expect(run.events).toEqual([]);
+  });
+
+  it.each<[string, HealthState]>([
+    ['self_down 12 h/no cycle, no event', 'self_down'],
+    ['intercepted 12 h/no cycle, no event', 'intercepted'],
+    ['degraded 12 h/no cycle, no event', 'degraded'],
+  ])('%s', (_name, health) => {
+    const run = simulate({ hours: 12, wan: () => health });
+    expect(run.plugCommands).toEqual([]);
+    expect(run.events).toEqual([]);
+  });
+
+  it('dry-run explicit, 12-hour outage/no plug command; says what would happen at the same times', () => {
+    const run = simulate({
+      hours: 12,
+      config: { mode: 'dry-run', mode_explicit: true },
+      wan: () => 'wan_down',
+    });
+    expect(run.plugCommands).toEqual([]);
+    expect(run.events.map((e) => `${e.at / S} s ${e.kind}`)).toEqual([
+      '180 s would_cycle',
+      '1170 s would_cycle',
+      '2520 s would_cycle',
+      '4590 s exhausted',
+    ]);
+    expect(run.state.power_cycles_total).toBe(0);
+  });
+
+  it('no Cloudflare token (default dry-run)/the watchdog still cycles', () => {
+    const run = simulate({
+      hours: 1,
+      config: { mode: 'dry-run', mode_explicit: false },
+      wan: () => 'wan_down',
+    });
+    expect(run.plugCommands[0]).toBe(3 * MIN);
+  });
+});
