@@ -19,8 +19,10 @@ import {
 } from './recovery-state.js';
 
 /**
- * The health state machine's states (SPEC §4). Defined here because src/domain/health.ts is
- * being written at the same time; the lead merges the two (same eight values).
+ * The health state machine's states (SPEC §4). Defined here because src/domain/health.ts was not
+ * committed when this was written. It exports the same eight values under the same name, so the
+ * two types are interchangeable. Once it is committed, replace this with
+ * `export type { HealthState } from './health.js'`.
  */
 export type HealthState =
   | 'probing'
