@@ -64,7 +64,7 @@ export function manualReboot(
   const dryRun = recoveryDryRun(config);
   const ends = state.cycles
     .filter((c) => c.simulated === dryRun)
-    .map((c) => Math.max(c.at, c.finished_at ?? c.at));
+    .map((c) => Math.min(Math.max(c.at, c.finished_at ?? c.at), now)); // a future time (clock set back) counts as now
   const lastEnd = ends.length > 0 ? Math.max(...ends) : null;
   if (lastEnd !== null && now < lastEnd + MANUAL_GUARD_MS) {
     return {

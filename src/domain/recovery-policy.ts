@@ -159,9 +159,12 @@ export function currentWaitMs(state: RecoveryState, config: RecoveryConfig, now:
   return Math.min(config.wan_down_after_seconds * 1000 * 2 ** Math.min(streak, 30), windowMs(config));
 }
 
-/** When the last counted cycle's boot grace ends (null: none). */
-function graceEnd(state: RecoveryState, config: RecoveryConfig): number | null {
-  const ends = counted(state, config).map((c) => c.finished_at ?? c.at);
+/**
+ * When the last counted cycle's boot grace ends (null: none). A cycle time in the future (the
+ * clock was set back) counts as now, so grace never lasts longer than `boot_grace_seconds`.
+ */
+function graceEnd(state: RecoveryState, config: RecoveryConfig, now: number): number | null {
+  const ends = counted(state, config).map((c) => Math.min(c.finished_at ?? c.at, now));
   return ends.length === 0 ? null : Math.max(...ends) + config.boot_grace_seconds * 1000;
 }
 
@@ -240,7 +243,7 @@ export function decideRecovery(input: RecoveryInput): Decision {
       until,
     );
   }
-  const grace = graceEnd(state, config);
+  const grace = graceEnd(state, config, now);
   if (grace !== null && now < grace) {
     return none(
       'boot_grace',

@@ -154,6 +154,11 @@ describe('decideRecovery', () => {
       'none (waiting)',
     ],
     [
+      'clock set back a day/boot grace at most boot_grace_seconds from now',
+      { health: 'wan_down', healthFor: H, state: st({ cycles: [cycleAgo(-24 * H)] }) },
+      'none (boot_grace)',
+    ],
+    [
       'start/grace until wan_down_after observed',
       { health: 'wan_down', healthFor: 100 * S, startedAgo: 179 * S },
       'none (start_grace)',
@@ -268,6 +273,12 @@ describe('decideRecovery', () => {
     ],
   ])('%s', (_name, round, expected) => {
     expect(summary(decideRecovery(input(round)))).toBe(expected);
+  });
+
+  it('clock set back a day/judging resumes after boot_grace_seconds, not a day', () => {
+    const state = st({ cycles: [cycleAgo(-24 * H)] });
+    const d = decideRecovery(input({ health: 'wan_down', healthFor: H, state }));
+    expect(d).toMatchObject({ kind: 'none', reason: 'boot_grace', until: NOW + 10 * MIN });
   });
 
   it('wan_down/179 s/says when the cycle is due', () => {
