@@ -46,6 +46,8 @@ export interface AgentOptions {
   mqtt?: false | MqttTarget;
   /** Environment for add-on detection (SUPERVISOR_TOKEN); defaults to process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Minimum gap between triggered DNS cycles (default 5 s, DEFAULT_TRIGGER_GAP_MS; tests pass 0). */
+  triggerGapMs?: number;
 }
 
 export class Agent {
@@ -146,6 +148,7 @@ export class Agent {
       random,
       intervalMs: config.interval_seconds * 1000,
       jitterMs: config.jitter_seconds * 1000,
+      ...(options.triggerGapMs !== undefined ? { triggerGapMs: options.triggerGapMs } : {}),
       logger: logger.child({ module: 'scheduler' }),
       run: async (reasons, records) => {
         const result = await this.reconciler.runCycle({

@@ -1,7 +1,10 @@
 /**
- * Runs the DNS cycle every interval ± jitter, and at once on a trigger (a command, the WAN coming
- * back, a local address change). One cycle at a time: triggers that arrive during a cycle
- * coalesce into one follow-up cycle. Time and randomness are injected.
+ * Runs the DNS cycle every interval ± jitter, and on a trigger (a command, the WAN coming back, a
+ * local address change). One cycle at a time: triggers that arrive during a cycle coalesce into one
+ * follow-up cycle. Triggered cycles keep a minimum gap (`triggerGapMs`, 5 s by default) between the
+ * end of one and the start of the next: a trigger after a quiet period runs at once, triggers within
+ * the gap join the cycle that runs when it has passed, and all of them get that cycle's answer, so a
+ * flood of commands never becomes a flood of API calls. Time and randomness are injected.
  */
 import type { Clock, Random } from './clock.js';
 import { errorMessage } from './errors.js';
@@ -12,12 +15,20 @@ export interface CycleOutcome {
   retryAt: number | null;
 }
 
+/** SPEC §6: triggered cycles keep a minimum gap of a few seconds. */
+export const DEFAULT_TRIGGER_GAP_MS = 5000;
+
 export interface SchedulerOptions {
   clock: Clock;
   random: Random;
   intervalMs: number;
   jitterMs: number;
   logger: Logger;
+  /**
+   * Minimum time from the end of a cycle run for triggers to the start of the next one run for
+   * triggers (default DEFAULT_TRIGGER_GAP_MS). Cycles on the timer are never held back by it.
+   */
+  triggerGapMs?: number;
   /** One cycle. `reasons` are the triggers it answers (['interval'] on the timer). */
   run: (reasons: string[], records: string[] | undefined) => Promise<CycleOutcome>;
 }
@@ -37,6 +48,10 @@ export class Scheduler {
   #running = false;
   #done: Waiter[] = [];
   #cycles = 0;
+  /** Triggered cycles do not start before this: the end of the last triggered cycle + the gap. */
+  #gapUntil = Number.NEGATIVE_INFINITY;
+  /** True while the loop sleeps out the gap for pending triggers (a new trigger need not wake it). */
+  #heldByGap = false;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -69,7 +84,7 @@ export class Scheduler {
       this.#pendingRecords ??= new Set();
       for (const r of records) this.#pendingRecords.add(r);
     }
-    this.#wake?.abort();
+    if (!this.#heldByGap) this.#wake?.abort();
     return new Promise<boolean>((resolve) => {
       if (this.#stop.signal.aborted) return resolve(false);
       this.#done.push({ resolve });
@@ -92,12 +107,36 @@ export class Scheduler {
 
   async #run(): Promise<void> {
     const { clock, logger } = this.#o;
+    const gap = Math.max(0, this.#o.triggerGapMs ?? DEFAULT_TRIGGER_GAP_MS);
     /** When the next cycle over all records is due; a trigger for some records does not move it. */
     let nextFull = clock.now();
+    /** When something deferred wants another look (from the last cycle's outcome), if sooner. */
+    let retryAt: number | null = null;
     while (!this.#stop.signal.aborted) {
-      const reasons = this.#pending.length > 0 ? this.#pending.splice(0) : ['interval'];
+      const now = clock.now();
+      const timerDue = now >= nextFull || (retryAt !== null && now >= retryAt);
+      const triggered = this.#pending.length > 0;
+      if (!timerDue && !(triggered && now >= this.#gapUntil)) {
+        const wakeAt = Math.min(nextFull, retryAt ?? nextFull, triggered ? this.#gapUntil : nextFull);
+        if (triggered) {
+          logger.debug(
+            { triggers: this.#pending.length, waitMs: this.#gapUntil - now },
+            `Triggers within ${gap / 1000} s of the last triggered DNS cycle join the next one, in ${Math.ceil((this.#gapUntil - now) / 1000)} s.`,
+          );
+        }
+        // One controller per sleep, aborted by a trigger or by stop() (no AbortSignal.any, which
+        // leaves a WeakRef on the long-lived stop signal at every sleep on Node 20).
+        this.#heldByGap = triggered;
+        this.#wake = new AbortController();
+        await clock.sleep(Math.max(0, wakeAt - now), this.#wake.signal);
+        this.#wake = null;
+        this.#heldByGap = false;
+        continue;
+      }
+      const reasons = triggered ? this.#pending.splice(0) : ['interval'];
+      // A cycle on the timer covers all records; so does one where any trigger asked for all.
       const records =
-        this.#pendingRecords === null || this.#pendingRecords === undefined
+        timerDue || this.#pendingRecords === null || this.#pendingRecords === undefined
           ? undefined
           : [...this.#pendingRecords];
       this.#pendingRecords = null;
@@ -116,16 +155,10 @@ export class Scheduler {
         this.#cycles++;
       }
       for (const w of waiters) w.resolve(true);
-      if (records === undefined) nextFull = clock.now() + this.nextDelay();
-      if (this.#stop.signal.aborted) break;
-      if (this.#pending.length > 0) continue; // triggers during the cycle: one follow-up, now
-      let delay = Math.max(0, nextFull - clock.now());
-      if (outcome.retryAt !== null) delay = Math.min(delay, Math.max(1000, outcome.retryAt - clock.now()));
-      // One controller per sleep, aborted by a trigger or by stop() (no AbortSignal.any, which
-      // leaves a WeakRef on the long-lived stop signal at every sleep on Node 20).
-      this.#wake = new AbortController();
-      await clock.sleep(delay, this.#wake.signal);
-      this.#wake = null;
+      const end = clock.now();
+      if (records === undefined) nextFull = end + this.nextDelay();
+      retryAt = outcome.retryAt === null ? null : Math.max(end + 1000, outcome.retryAt);
+      if (waiters.length > 0) this.#gapUntil = end + gap;
     }
   }
 }

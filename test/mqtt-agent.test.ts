@@ -204,6 +204,36 @@ describe.each(BROKERS)('agent on MQTT (%s)', (kind) => {
     expect(checkStateDocument(state)).toEqual([]);
   });
 
+  it('a flood of sync commands (100 over 10 s): every one gets its result, and only a few DNS cycles run', async () => {
+    const { obs, world } = await setup(kind, { triggerGapMs: 5_000 });
+    (obs.client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    const cyclesBefore = world.agent.scheduler.cycles;
+    world.cf.clearLog();
+    const results = () =>
+      obs.on('ddns-watchdog/command/result').map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+    // One command every 100 ms of the agent's clock, for 10 s.
+    for (let i = 0; i < 100; i++) {
+      await obs.publish('ddns-watchdog/command/sync', JSON.stringify({ transaction: `flood-${i}` }));
+      await world.clock.advance(100);
+    }
+    // The last ones wait out the gap after the last cycle.
+    const deadline = Date.now() + 15_000;
+    while (results().length < 100 && Date.now() < deadline) {
+      await world.clock.advance(1_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const got = results();
+    expect(got).toHaveLength(100);
+    expect(new Set(got.map((r) => r.transaction)).size).toBe(100);
+    expect(got.every((r) => r.command === 'sync' && r.ok === true)).toBe(true);
+    // 10 s of commands with a 5 s gap: one cycle at once, then about one per gap.
+    const cycles = world.agent.scheduler.cycles - cyclesBefore;
+    expect(cycles).toBeGreaterThanOrEqual(2);
+    expect(cycles).toBeLessThanOrEqual(10_000 / 5_000 + 2);
+    expect(world.cf.dohRequests.length).toBeLessThanOrEqual(cycles * 2);
+  });
+
   it.each([
     ['PRESS', 'sync', 'PRESS', true, /DNS sync done/],
     ['records-subset', 'sync', '{"records":["home.example.com"]}', true, /DNS sync done/],

@@ -4,7 +4,13 @@ import { flush, ManualClock } from './fakes/clock.js';
 import { logSink } from './helpers/log-sink.js';
 
 function setup(
-  opts: { intervalMs?: number; jitterMs?: number; random?: () => number; cycleMs?: number } = {},
+  opts: {
+    intervalMs?: number;
+    jitterMs?: number;
+    random?: () => number;
+    cycleMs?: number;
+    triggerGapMs?: number;
+  } = {},
 ) {
   const clock = new ManualClock();
   const calls: Array<{ at: number; reasons: string[]; records: string[] | undefined }> = [];
@@ -17,6 +23,7 @@ function setup(
     intervalMs: opts.intervalMs ?? 60_000,
     jitterMs: opts.jitterMs ?? 5_000,
     logger: sink.logger,
+    ...(opts.triggerGapMs !== undefined ? { triggerGapMs: opts.triggerGapMs } : {}),
     run: async (reasons, records) => {
       calls.push({ at: clock.now(), reasons, records });
       if (opts.cycleMs) await clock.sleep(opts.cycleMs);
@@ -103,7 +110,8 @@ describe('Scheduler', () => {
     expect(calls[1]?.records).toEqual(['a.example.com', 'b.example.com']);
     void scheduler.trigger('command', ['a.example.com']);
     void scheduler.trigger('wan restored');
-    await clock.advance(2_000);
+    await clock.advance(7_000); // after the trigger gap
+    expect(calls).toHaveLength(3);
     expect(calls[2]?.records).toBeUndefined();
     await scheduler.stop();
   });
@@ -152,5 +160,113 @@ describe('Scheduler', () => {
     expect(full.length).toBeGreaterThanOrEqual(16);
     for (let i = 1; i < full.length; i++) expect(full[i]! - full[i - 1]!).toBeLessThanOrEqual(60_000);
     await scheduler.stop();
+  });
+
+  describe('trigger gap (a flood of commands never becomes an API storm)', () => {
+    it('flood/1,000 triggers over 10 s/about 10 s ÷ gap + 1 cycles, every trigger answered', async () => {
+      const { clock, calls, scheduler } = setup({ intervalMs: 3_600_000, cycleMs: 100, triggerGapMs: 5_000 });
+      scheduler.start();
+      await clock.advance(30_000); // the start cycle, then a quiet period
+      const t0 = clock.now();
+      const answered: boolean[] = [];
+      for (let i = 0; i < 1000; i++) {
+        void scheduler.trigger('command').then((ran) => answered.push(ran));
+        await clock.advance(10);
+      }
+      await clock.advance(20_000);
+      expect(answered).toHaveLength(1000);
+      expect(answered.every((ran) => ran)).toBe(true);
+      const flood = calls.filter((c) => c.at >= t0);
+      // 10 s of triggers with a 5 s gap: one at once, then one per gap.
+      expect(flood.length).toBeGreaterThanOrEqual(2);
+      expect(flood.length).toBeLessThanOrEqual(10_000 / 5_000 + 1);
+      expect(flood[0]?.at).toBe(t0); // the first trigger after a quiet period runs at once
+      for (let i = 1; i < flood.length; i++) {
+        // measured from the end of the previous triggered cycle (100 ms long)
+        expect(flood[i]!.at - flood[i - 1]!.at).toBeGreaterThanOrEqual(5_000 + 100);
+      }
+      await scheduler.stop();
+    });
+
+    it('gap/a trigger within the gap joins the next cycle, which runs when the gap has passed', async () => {
+      const { clock, calls, scheduler } = setup({ intervalMs: 3_600_000, triggerGapMs: 5_000 });
+      scheduler.start();
+      await clock.advance(60_000);
+      const first = scheduler.trigger('command');
+      await clock.advance(0);
+      expect(await first).toBe(true);
+      const at = clock.now();
+      let secondDone = false;
+      let thirdDone = false;
+      const second = scheduler.trigger('command').then((r) => {
+        secondDone = true;
+        return r;
+      });
+      await clock.advance(2_000);
+      const third = scheduler.trigger('wan restored').then((r) => {
+        thirdDone = true;
+        return r;
+      });
+      await clock.advance(2_999);
+      expect(calls).toHaveLength(2);
+      expect(secondDone || thirdDone).toBe(false);
+      await clock.advance(1);
+      expect(await second).toBe(true);
+      expect(await third).toBe(true);
+      expect(calls).toHaveLength(3);
+      expect(calls[2]).toMatchObject({ at: at + 5_000, reasons: ['command', 'wan restored'] });
+      // A quiet period later, a trigger runs at once again.
+      await clock.advance(60_000);
+      const later = scheduler.trigger('command');
+      await clock.advance(0);
+      expect(await later).toBe(true);
+      expect(calls.at(-1)?.at).toBe(clock.now());
+      await scheduler.stop();
+    });
+
+    it.each([
+      [
+        'records/partial+partial/merged',
+        [['a.example.com'], ['b.example.com']],
+        ['a.example.com', 'b.example.com'],
+      ],
+      ['records/partial+full/full', [['a.example.com'], undefined], undefined],
+    ] as const)('%s: triggers held by the gap merge their record sets', async (_n, asked, expected) => {
+      const { clock, calls, scheduler } = setup({ intervalMs: 3_600_000, triggerGapMs: 5_000 });
+      scheduler.start();
+      await clock.advance(60_000);
+      void scheduler.trigger('command', ['c.example.com']);
+      await clock.advance(0);
+      for (const records of asked) void scheduler.trigger('command', records);
+      await clock.advance(5_000);
+      expect(calls).toHaveLength(3);
+      expect(calls[1]?.records).toEqual(['c.example.com']);
+      expect(calls[2]?.records).toEqual(expected);
+      await scheduler.stop();
+    });
+
+    it('stop/triggers waiting for the gap resolve false when the scheduler stops', async () => {
+      const { clock, calls, scheduler } = setup({ intervalMs: 3_600_000, triggerGapMs: 5_000 });
+      scheduler.start();
+      await clock.advance(60_000);
+      void scheduler.trigger('command');
+      await clock.advance(0);
+      const waiting = scheduler.trigger('command');
+      await clock.advance(1_000);
+      await scheduler.stop();
+      expect(await waiting).toBe(false);
+      expect(calls).toHaveLength(2);
+    });
+
+    it('interval/the full cycle on the timer is not held back by the gap of a partial triggered one', async () => {
+      const { clock, calls, scheduler } = setup({ intervalMs: 60_000, jitterMs: 0, triggerGapMs: 5_000 });
+      scheduler.start();
+      await clock.advance(58_000);
+      void scheduler.trigger('command', ['a.example.com']);
+      await clock.advance(0);
+      await clock.advance(2_000);
+      expect(calls.map((c) => c.at - calls[0]!.at)).toEqual([0, 58_000, 60_000]);
+      await scheduler.stop();
+    });
   });
 });

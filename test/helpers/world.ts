@@ -52,6 +52,8 @@ export async function makeWorld(
     sources?: number;
     /** MQTT target for the agent; none by default. */
     mqtt?: import('../../src/supervisor.js').MqttTarget;
+    /** Gap between triggered cycles; 0 by default (tests here sync back to back; the gap has its own tests). */
+    triggerGapMs?: number;
   } = {},
 ): Promise<World> {
   const cf = await FakeCloudflare.start({ token: TOKEN });
@@ -91,6 +93,7 @@ export async function makeWorld(
     clock,
     random: () => 0.5,
     mqtt: options.mqtt ?? false,
+    triggerGapMs: options.triggerGapMs ?? 0,
   });
   return {
     cf,
