@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PersistedState } from './schema.js';
 import type { StateStore } from './store.js';
+import { clampFutureTimes, clampMessage } from './times.js';
 
 /** Per-cycle timestamps alone are written at most this often. */
 export const SAVE_AT_LEAST_EVERY_MS = 15 * 60_000;
@@ -21,6 +22,10 @@ export class StateHolder {
   #lastSaved: string | null = null;
   #lastSavedAt = 0;
 
+  /**
+   * Adopts `initial` (as loaded). Times in it that lie in the future of `now()` (a clock set back
+   * since the save) are clamped to now, in place, with one warning; see clampFutureTimes.
+   */
   constructor(
     initial: PersistedState,
     store: StateStore<PersistedState> | null,
@@ -31,6 +36,14 @@ export class StateHolder {
     this.#store = store;
     this.#logger = logger;
     this.#now = now;
+    const at = now();
+    const clamped = clampFutureTimes(initial, at);
+    if (clamped) {
+      logger?.warn(
+        { clamped: clamped.count, fields: clamped.fields.slice(0, 10) },
+        clampMessage(clamped, at),
+      );
+    }
   }
 
   get state(): PersistedState {

@@ -3,6 +3,7 @@
  * Sections owned by later features (uptime, recovery) are optional so older files stay valid.
  */
 import { z } from 'zod';
+import { isStoredTime } from '../clock.js';
 
 export const STATE_SCHEMA_VERSION = 1;
 
@@ -17,6 +18,13 @@ export const recordStatusSchema = z.enum([
 export type RecordStatus = z.infer<typeof recordStatusSchema>;
 
 const nullableNumber = z.number().nullable().default(null);
+const NOT_A_TIME = 'is not a time (expected epoch milliseconds from 1970 to the year 9999)';
+/**
+ * A persisted time. Values no clock can show (1e308, negative, past the year 9999) make the file
+ * invalid here, on load, instead of crashing whoever formats them later ("Invalid time value").
+ */
+export const storedTimeSchema = z.number({ error: NOT_A_TIME }).refine(isStoredTime, { error: NOT_A_TIME });
+const nullableTime = storedTimeSchema.nullable().default(null);
 const nullableString = z.string().nullable().default(null);
 
 export const recordStateSchema = z.object({
@@ -33,16 +41,16 @@ export const recordStateSchema = z.object({
   ttl: nullableNumber,
   proxied: z.boolean().nullable().default(null),
   /** When we last wrote it, and what. */
-  last_update: nullableNumber,
+  last_update: nullableTime,
   last_written_content: nullableString,
   /** When the API was last read for this record (proxied records are re-read at most hourly). */
-  api_checked_at: nullableNumber,
+  api_checked_at: nullableTime,
   api_checked_ip: nullableString,
   error: nullableString,
   /** A human sentence about the current status (what would change in dry-run, why deferred…). */
   message: nullableString,
   failures: z.number().int().nonnegative().default(0),
-  next_attempt_at: nullableNumber,
+  next_attempt_at: nullableTime,
   /** A non-retryable API refusal is retried only when the IP or the configuration changes. */
   blocked_for: nullableString,
 });
@@ -53,7 +61,7 @@ export const publicIpStateSchema = z.object({
   ipv6: nullableString,
   verified: z.boolean().default(false),
   sources_agreeing: z.array(z.string()).default([]),
-  checked_at: nullableNumber,
+  checked_at: nullableTime,
   error: nullableString,
 });
 export type PublicIpState = z.infer<typeof publicIpStateSchema>;
@@ -63,8 +71,8 @@ export const persistedStateSchema = z
     schema: z.literal(STATE_SCHEMA_VERSION),
     public_ip: publicIpStateSchema,
     dns: z.object({
-      last_sync: nullableNumber,
-      last_change: nullableNumber,
+      last_sync: nullableTime,
+      last_change: nullableTime,
       records: z.record(z.string(), recordStateSchema).default({}),
     }),
     /** Home Assistant components last published (component id → platform), to remove stale ones. */

@@ -2,14 +2,16 @@
  * StateStore: one JSON file in `state_dir`, written atomically (temp file, fsync, rename, the
  * previous copy kept as `.bak`), schema-versioned and validated on load. A corrupt file never
  * stops the agent: it falls back to `.bak`, then to a fresh state, keeping the corrupt file aside.
- * Never: hold policy.
+ * Only a regular file of at most `maxBytes` is read; temp files of failed or killed saves are
+ * removed. Never: hold policy.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { z } from 'zod';
 import { StateError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { formatBytes, readBoundedFile } from './file.js';
 
 export type LoadOutcome = 'loaded' | 'from_backup' | 'fresh' | 'new';
 
@@ -26,6 +28,12 @@ export interface StateStore<T> {
   readonly path: string;
 }
 
+/** The largest state file read or written: about 1,500 records' worth. */
+export const STATE_MAX_BYTES = 1024 * 1024;
+
+type ReadResult<T> = { kind: 'ok'; state: T } | { kind: 'missing' } | { kind: 'bad'; reason: string };
+type Aside = { moved: true; aside: string } | { moved: false; aside: string; reason: string };
+
 export class JsonFileStore<T> implements StateStore<T> {
   readonly path: string;
   readonly #dir: string;
@@ -33,7 +41,10 @@ export class JsonFileStore<T> implements StateStore<T> {
   readonly #fresh: () => T;
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
+  readonly #maxBytes: number;
   #saving: Promise<void> = Promise.resolve();
+  /** The main file was unusable and could not be moved aside: the next save must not make it the `.bak`. */
+  #mainUnusable = false;
 
   constructor(options: {
     dir: string;
@@ -42,6 +53,8 @@ export class JsonFileStore<T> implements StateStore<T> {
     fresh: () => T;
     logger?: Logger;
     now?: () => number;
+    /** Files larger than this are neither read nor written. Default STATE_MAX_BYTES. */
+    maxBytes?: number;
   }) {
     this.#dir = options.dir;
     this.path = join(options.dir, options.file ?? 'state.json');
@@ -49,33 +62,47 @@ export class JsonFileStore<T> implements StateStore<T> {
     this.#fresh = options.fresh;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#maxBytes = options.maxBytes ?? STATE_MAX_BYTES;
   }
 
+  /** Reads the state at start; also removes temp files that failed or killed saves left behind. */
   async load(): Promise<LoadResult<T>> {
+    await this.#saving;
+    await this.#sweepTempFiles();
+    const bakPath = `${this.path}.bak`;
     const main = await this.#read(this.path);
     if (main.kind === 'ok') return { state: main.state, outcome: 'loaded' };
     if (main.kind === 'missing') {
       // A missing main file with a good .bak means a crash between rename steps: use the .bak.
-      const bak = await this.#read(`${this.path}.bak`);
+      const bak = await this.#read(bakPath);
       if (bak.kind === 'ok') {
-        const message = `State file ${this.path} was missing; restored the previous copy from ${this.path}.bak`;
+        const message = `State file ${this.path} was missing; restored the previous copy from ${bakPath}`;
         this.#logger?.warn({ path: this.path }, message);
         return { state: bak.state, outcome: 'from_backup', message };
       }
-      return { state: this.#fresh(), outcome: 'new' };
+      if (bak.kind === 'missing') return { state: this.#fresh(), outcome: 'new' };
+      const bakAside = await this.#setAside(bakPath);
+      const message = `State file ${this.path} is missing and its previous copy ${bakPath} could not be used (${bak.reason}); ${this.#asideSentence(bakAside)} The agent starts with a fresh state (record ids are re-read from Cloudflare, uptime history starts again).`;
+      this.#logger?.error({ path: bakPath, aside: bakAside.aside, moved: bakAside.moved }, message);
+      return { state: this.#fresh(), outcome: 'fresh', message };
     }
-    // Corrupt or invalid: keep it aside for inspection, then try the backup.
-    const aside = `${this.path}.corrupt-${new Date(this.#now()).toISOString().replace(/[:.]/g, '-')}`;
-    await rename(this.path, aside).catch(() => undefined);
-    const bak = await this.#read(`${this.path}.bak`);
+    // Corrupt, invalid or not a file: keep it aside for inspection, then try the backup.
+    const aside = await this.#setAside(this.path);
+    if (!aside.moved) this.#mainUnusable = true;
+    const bak = await this.#read(bakPath);
     if (bak.kind === 'ok') {
-      const message = `State file ${this.path} could not be used (${main.reason}); it was moved to ${aside} and the previous copy ${this.path}.bak was loaded instead. Nothing to do unless this repeats (then check the disk).`;
-      this.#logger?.warn({ path: this.path, aside }, message);
+      const next = aside.moved ? ' Nothing to do unless this repeats (then check the disk).' : '';
+      const message = `State file ${this.path} could not be used (${main.reason}); ${this.#asideSentence(aside)} The previous copy ${bakPath} was loaded instead.${next}`;
+      this.#logger?.warn({ path: this.path, aside: aside.aside, moved: aside.moved }, message);
       return { state: bak.state, outcome: 'from_backup', message };
     }
-    const why = bak.kind === 'missing' ? 'there is no backup' : `the backup is unusable too (${bak.reason})`;
-    const message = `State file ${this.path} could not be used (${main.reason}) and ${why}; it was moved to ${aside} and the agent starts with a fresh state (record ids are re-read from Cloudflare, uptime history starts again).`;
-    this.#logger?.error({ path: this.path, aside }, message);
+    let backup = 'There is no backup.';
+    if (bak.kind === 'bad') {
+      const bakAside = await this.#setAside(bakPath);
+      backup = `The backup ${bakPath} is unusable too (${bak.reason}); ${this.#asideSentence(bakAside)}`;
+    }
+    const message = `State file ${this.path} could not be used (${main.reason}); ${this.#asideSentence(aside)} ${backup} The agent starts with a fresh state (record ids are re-read from Cloudflare, uptime history starts again).`;
+    this.#logger?.error({ path: this.path, aside: aside.aside, moved: aside.moved }, message);
     return { state: this.#fresh(), outcome: 'fresh', message };
   }
 
@@ -86,19 +113,12 @@ export class JsonFileStore<T> implements StateStore<T> {
     return next;
   }
 
-  async #read(
-    path: string,
-  ): Promise<{ kind: 'ok'; state: T } | { kind: 'missing' } | { kind: 'bad'; reason: string }> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-      return { kind: 'bad', reason: `cannot read it: ${(err as Error).message}` };
-    }
+  async #read(path: string): Promise<ReadResult<T>> {
+    const file = await readBoundedFile(path, this.#maxBytes);
+    if (file.kind !== 'ok') return file;
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(file.text);
     } catch {
       return { kind: 'bad', reason: 'it is not valid JSON' };
     }
@@ -114,27 +134,93 @@ export class JsonFileStore<T> implements StateStore<T> {
     return { kind: 'ok', state: parsed.data };
   }
 
+  /** Renames an unusable file to `<name>.corrupt-<time>`; says whether that worked. */
+  async #setAside(path: string): Promise<Aside> {
+    const now = this.#now();
+    const stamp =
+      Number.isFinite(now) && Math.abs(now) <= 8.64e15 ? new Date(now).toISOString() : String(now);
+    const aside = `${path}.corrupt-${stamp.replace(/[:.]/g, '-')}`;
+    try {
+      await rename(path, aside);
+      return { moved: true, aside };
+    } catch (err) {
+      return { moved: false, aside, reason: (err as Error).message };
+    }
+  }
+
+  #asideSentence(a: Aside): string {
+    if (a.moved) return `it was moved to ${a.aside}.`;
+    return `it could not be moved aside to ${a.aside} (${a.reason}), so it is still there and a later save replaces it: copy it elsewhere now if you want to inspect it, and check that state_dir (${this.#dir}) is writable.`;
+  }
+
+  /** Removes `<file>.tmp-*` left by a save that failed or was killed (they are never read). */
+  async #sweepTempFiles(): Promise<void> {
+    const prefix = `${basename(this.path)}.tmp-`;
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch {
+      return; // no state_dir yet, or unreadable: reading the state itself says so
+    }
+    const removed: string[] = [];
+    const failed: string[] = [];
+    for (const name of names.filter((n) => n.startsWith(prefix))) {
+      const path = join(this.#dir, name);
+      try {
+        if (!(await lstat(path)).isFile()) continue;
+        await rm(path, { force: true });
+        removed.push(name);
+      } catch (err) {
+        failed.push(`${name} (${(err as Error).message})`);
+      }
+    }
+    if (removed.length > 0) {
+      this.#logger?.info(
+        { dir: this.#dir, removed: removed.length },
+        `Removed ${removed.length} temp file(s) in ${this.#dir} left by a save that failed or was interrupted; nothing to do.`,
+      );
+    }
+    if (failed.length > 0) {
+      this.#logger?.warn(
+        { dir: this.#dir },
+        `Could not remove temp file(s) left by an interrupted save: ${failed.join(', ')}. They are never read; check that state_dir (${this.#dir}) is writable, or delete them by hand.`,
+      );
+    }
+  }
+
   async #write(state: T): Promise<void> {
     const text = `${JSON.stringify(state, null, 2)}\n`;
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > this.#maxBytes) {
+      throw new StateError(
+        `Did not save state to ${this.path}: it would be ${formatBytes(size)}, more than the ${formatBytes(this.#maxBytes)} a state file may be (it could not be read back). The previous state file is kept. Configure fewer records, and please report this.`,
+      );
+    }
     const tmp = `${this.path}.tmp-${randomBytes(4).toString('hex')}`;
+    let tmpCreated = false;
     try {
       await mkdir(this.#dir, { recursive: true });
-      const fh = await open(tmp, 'w', 0o600);
+      const fh = await open(tmp, 'wx', 0o600);
+      tmpCreated = true;
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();
       } finally {
         await fh.close();
       }
-      // Keep the previous good copy as .bak, then move the new one into place.
+      // Keep the previous good copy as .bak (not an unusable file that could not be moved aside),
+      // then move the new one into place.
       const hasMain = await stat(this.path).then(
         () => true,
         () => false,
       );
-      if (hasMain) await rename(this.path, `${this.path}.bak`);
+      if (hasMain && !this.#mainUnusable) await rename(this.path, `${this.path}.bak`);
       await rename(tmp, this.path);
+      tmpCreated = false;
+      this.#mainUnusable = false;
       await syncDir(this.#dir);
     } catch (err) {
+      if (tmpCreated) await rm(tmp, { force: true }).catch(() => undefined);
       throw new StateError(
         `Could not save state to ${this.path}: ${(err as Error).message}. Check that state_dir (${this.#dir}) is writable and the disk is not full.`,
         { cause: err },
