@@ -156,6 +156,41 @@ export function parseCommand(name: string, payload: Buffer): ParsedCommand {
   }
 }
 
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+/** MQTT's limit on a topic name, in UTF-8 bytes. */
+const MAX_TOPIC_BYTES = 65_535;
+
+/**
+ * Why an MQTT 5 request's response topic is refused, or null when a reply may go there (SPEC §6).
+ * The broker's access rules let the agent publish under its own base topic and the discovery prefix,
+ * so a reply there would let any client that may send commands overwrite the retained state,
+ * availability or discovery config (or loop a reply back in as a command). Refused: anything under
+ * `<base>/` other than `<base>/command/result`, anything under `<discovery_prefix>/`, wildcards,
+ * NUL, `$` topics (the broker's own) and the empty topic.
+ */
+export function responseTopicProblem(
+  topic: string,
+  own: { baseTopic: string; discoveryPrefix: string },
+): string | null {
+  const shown = `response topic ${JSON.stringify(clip(topic, 100))}`;
+  if (topic === '') return 'the response topic is empty; give a topic of your own, e.g. my-app/replies';
+  if (/[+#]/.test(topic)) return `${shown} holds a wildcard (+ or #); give a plain topic to reply to`;
+  if (topic.includes('\0')) return `${shown} holds a NUL character; give a plain topic to reply to`;
+  if (topic.startsWith('$')) return `${shown} starts with $, which is reserved for the broker`;
+  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return 'the response topic is longer than MQTT allows';
+  const resultTopic = `${own.baseTopic}/command/result`;
+  if (topic === resultTopic) return null;
+  const roots: Array<[string, string]> = [
+    [own.baseTopic, "the agent's own topics"],
+    [own.discoveryPrefix, "Home Assistant's discovery topics"],
+  ];
+  for (const [root, what] of roots) {
+    if (topic === root || topic.startsWith(`${root}/`)) {
+      return `${shown} is under ${root}/ (${what}), where a reply could overwrite what the agent publishes; reply to a topic of your own (e.g. my-app/replies) or to ${resultTopic}`;
+    }
+  }
+  return null;
+}
+
+function clip(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

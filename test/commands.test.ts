@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_COMMAND_BYTES, parseCommand } from '../src/commands.js';
+import { MAX_COMMAND_BYTES, parseCommand, responseTopicProblem } from '../src/commands.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -61,5 +61,35 @@ describe('parseCommand', () => {
       kind: 'invalid',
       transaction: 'abc',
     });
+  });
+});
+
+describe('responseTopicProblem', () => {
+  const own = { baseTopic: 'ddns-watchdog', discoveryPrefix: 'homeassistant' };
+  it.each([
+    ['other/app-topic', 'my-flow/replies'],
+    ['own/command-result', 'ddns-watchdog/command/result'],
+    ['other/prefix-lookalike', 'ddns-watchdog-2/state'],
+    ['other/case-differs', 'DDNS-watchdog/state'],
+    ['other/discovery-lookalike', 'homeassistant2/x'],
+  ])('%s: %s is allowed', (_n, topic) => {
+    expect(responseTopicProblem(topic, own)).toBeNull();
+  });
+
+  it.each([
+    ['own/state', 'ddns-watchdog/state', /under ddns-watchdog\//],
+    ['own/availability', 'ddns-watchdog/availability', /under ddns-watchdog\//],
+    ['own/command', 'ddns-watchdog/command/reboot', /under ddns-watchdog\//],
+    ['own/base-itself', 'ddns-watchdog', /under ddns-watchdog\//],
+    ['own/empty-level', 'ddns-watchdog//state', /under ddns-watchdog\//],
+    ['discovery/device-config', 'homeassistant/device/ddns_watchdog/config', /under homeassistant\//],
+    ['discovery/status', 'homeassistant/status', /under homeassistant\//],
+    ['wildcard/plus', 'my/+/replies', /wildcard/],
+    ['wildcard/hash', 'my/#', /wildcard/],
+    ['nul', 'my/\0replies', /NUL/],
+    ['empty', '', /empty/],
+    ['reserved/dollar', '$SYS/broker', /\$/],
+  ])('%s: %s is refused', (_n, topic, reason) => {
+    expect(responseTopicProblem(topic, own)).toMatch(reason);
   });
 });

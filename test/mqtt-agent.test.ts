@@ -492,6 +492,104 @@ describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () =>
     expect(reply.correlationData?.toString()).toBe('corr-123');
   });
 
+  it('response topics under our own topics or the discovery prefix are refused: no reply there, the command is not run, the result says why', async () => {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.stop());
+    const obs = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    const cycles = world.agent.scheduler.cycles;
+    const cases = [
+      ['own/state', 'ddns-watchdog/state'],
+      ['own/availability', 'ddns-watchdog/availability'],
+      ['own/event', 'ddns-watchdog/event'],
+      ['own/command-loop', 'ddns-watchdog/command/sync'],
+      ['own/base-itself', 'ddns-watchdog'],
+      ['discovery/device-config', DISCOVERY],
+      ['discovery/status', 'homeassistant/status'],
+      ['reserved/$SYS', '$SYS/broker/x'],
+    ] as const;
+    for (const [name, responseTopic] of cases) {
+      const before = obs.on('ddns-watchdog/command/result').length;
+      await obs.publish('ddns-watchdog/command/sync', JSON.stringify({ transaction: name }), {
+        properties: { responseTopic, correlationData: Buffer.from(name) },
+      });
+      await obs.waitFor(
+        () => obs.on('ddns-watchdog/command/result').length > before,
+        5000,
+        `result of ${name}`,
+      );
+      const result = JSON.parse(obs.on('ddns-watchdog/command/result')[before]!.payload);
+      expect(result, name).toMatchObject({
+        command: 'sync',
+        ok: false,
+        transaction: name,
+        message: expect.stringMatching(/response topic/),
+      });
+    }
+    // A good command afterwards is answered, so every refused reply had time to show up.
+    expect((await command(obs, 'sync', '')).ok).toBe(true);
+    for (const [name, responseTopic] of cases) {
+      const replies = obs.on(responseTopic).filter((s) => s.payload.includes('"command"'));
+      expect(replies, name).toEqual([]);
+    }
+    expect(world.agent.scheduler.cycles).toBe(cycles + 1); // only the good sync ran
+    expect(world.sink.lines().map((l) => String(l.msg))).toContainEqual(
+      expect.stringMatching(/^Refused the sync command: response topic "ddns-watchdog\/state" is under/),
+    );
+    // What Home Assistant reads after a restart is still ours.
+    const late = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => late.close());
+    const state = await late.waitFor((s) => s.topic === 'ddns-watchdog/state' && s.retain, 3000, 'state');
+    expect(JSON.parse(state.payload)).toHaveProperty('public_ip');
+    const avail = await late.waitFor((s) => s.topic === 'ddns-watchdog/availability' && s.retain);
+    expect(avail.payload).toBe('online');
+    const discovery = await late.waitFor((s) => s.topic === DISCOVERY && s.retain, 3000, 'discovery');
+    expect(JSON.parse(discovery.payload)).toHaveProperty('components');
+  });
+
+  it('replies go to an allowed response topic once, never retained; command/result as the response topic gets one message', async () => {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.stop());
+    const obs = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    await obs.publish('ddns-watchdog/command/sync', '{"transaction":"own-result"}', {
+      properties: { responseTopic: 'ddns-watchdog/command/result', correlationData: Buffer.from('c1') },
+    });
+    await obs.publish('ddns-watchdog/command/sync', '{"transaction":"mine"}', {
+      properties: { responseTopic: 'my-flow/replies', correlationData: Buffer.from('c2') },
+    });
+    await obs.waitFor((s) => s.topic === 'my-flow/replies', 8000, 'reply');
+    await obs.waitFor(
+      (s) => s.topic === 'ddns-watchdog/command/result' && s.payload.includes('"own-result"'),
+      8000,
+      'result',
+    );
+    const own = obs.on('ddns-watchdog/command/result').filter((s) => s.payload.includes('"own-result"'));
+    expect(own).toHaveLength(1);
+    expect(own[0]?.correlationData?.toString()).toBe('c1');
+    expect(JSON.parse(own[0]!.payload)).toMatchObject({ ok: true });
+    const late = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => late.close());
+    await late.waitFor((s) => s.topic === 'ddns-watchdog/availability' && s.retain);
+    expect(late.on('my-flow/replies')).toEqual([]);
+    expect(late.on('ddns-watchdog/command/result')).toEqual([]);
+  });
+
   it('clearing a retained command (empty retained publish) does not trigger it on MQTT 5', async () => {
     const mosq = await startMosquitto();
     cleanups.push(() => mosq.stop());

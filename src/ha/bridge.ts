@@ -4,7 +4,7 @@
  * topics into calls on the services it is handed. Never: call Cloudflare or plugs directly.
  */
 import type { Clock, Random } from '../clock.js';
-import { type Command, type CommandResult, parseCommand } from '../commands.js';
+import { type Command, type CommandResult, parseCommand, responseTopicProblem } from '../commands.js';
 import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -199,6 +199,20 @@ export class MqttBridge {
       if (m.payload.length === 0 && this.#o.clock.now() <= clearing) return; // our own clear, echoed
     }
     const parsed = parseCommand(name, m.payload);
+    const refusedReply = m.responseTopic === undefined ? null : this.#responseTopicProblem(m.responseTopic);
+    if (refusedReply !== null) {
+      // Not run at all: the sender asked for something the agent will not do, so it learns why
+      // (on command/result) before anything happens.
+      const transaction = parsed.kind === 'ok' ? parsed.value.transaction : parsed.transaction;
+      logger.warn({ topic: m.topic }, `Refused the ${name} command: ${refusedReply}.`);
+      this.#answer(m, {
+        command: parsed.kind === 'ok' ? parsed.value.command : parsed.command,
+        ok: false,
+        message: refusedReply,
+        ...(transaction !== undefined ? { transaction } : {}),
+      });
+      return;
+    }
     if (parsed.kind === 'invalid') {
       logger.warn(
         { topic: m.topic, reason: parsed.reason },
@@ -249,11 +263,26 @@ export class MqttBridge {
     }
   }
 
+  #responseTopicProblem(topic: string): string | null {
+    return responseTopicProblem(topic, {
+      baseTopic: this.#base,
+      discoveryPrefix: this.#o.discovery.discoveryPrefix,
+    });
+  }
+
+  /**
+   * Publishes the result on `<base>/command/result`, and on the request's MQTT 5 response topic
+   * (with its correlation data) unless that topic is refused. Never retained.
+   */
   #answer(m: IncomingMessage, result: CommandResult): void {
     const text = JSON.stringify(result);
-    this.#o.mqtt.publish(`${this.#base}/command/result`, text, { retain: false, qos: 1 });
-    if (m.responseTopic && !/[+#]/.test(m.responseTopic)) {
-      this.#o.mqtt.publish(m.responseTopic, text, {
+    const resultTopic = `${this.#base}/command/result`;
+    const rt = m.responseTopic;
+    const reply = rt !== undefined && this.#responseTopicProblem(rt) === null ? rt : undefined;
+    // A response topic of command/result itself gets one message, with the correlation data.
+    if (reply !== resultTopic) this.#o.mqtt.publish(resultTopic, text, { retain: false, qos: 1 });
+    if (reply !== undefined) {
+      this.#o.mqtt.publish(reply, text, {
         retain: false,
         qos: 1,
         ...(m.correlationData ? { correlationData: m.correlationData } : {}),
