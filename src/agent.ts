@@ -18,6 +18,7 @@ import { watchLocalAddresses } from './ip/local-source.js';
 import type { Logger } from './log.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './mqtt/broker.js';
 import { MqttConnection } from './mqtt/client.js';
+import { MAX_PACKET_BYTES } from './mqtt/packet-guard.js';
 import { Heartbeat } from './notify/heartbeat.js';
 import { Webhook } from './notify/webhook.js';
 import { type CycleResult, Reconciler } from './reconciler/reconciler.js';
@@ -323,8 +324,11 @@ export class Agent {
       ...(config.mqtt_ca_file ? { caFile: config.mqtt_ca_file } : {}),
       clientId: config.mqtt_client_id,
       availabilityTopic: `${config.mqtt_base_topic}/availability`,
-      // The embedded broker (aedes) speaks MQTT 3.1.1 only: skip the refused MQTT 5 attempt.
-      ...(target.kind === 'embedded' && !this.#broker?.reused ? { protocolVersion: 4 as const } : {}),
+      // The embedded broker (aedes) speaks MQTT 3.1.1 only: skip the refused MQTT 5 attempt. It
+      // closes the connection of a client that sends a packet over its cap: never send one.
+      ...(target.kind === 'embedded' && !this.#broker?.reused
+        ? { protocolVersion: 4 as const, maxOutgoingBytes: MAX_PACKET_BYTES }
+        : {}),
       logger: log,
     });
     this.#bridge = new MqttBridge({

@@ -56,8 +56,11 @@ export function isCommandName(name: string): name is CommandName {
   return (COMMAND_NAMES as readonly string[]).includes(name);
 }
 
-/** Parses one command payload. `name` is the last topic level. */
-export function parseCommand(name: string, payload: Buffer): ParsedCommand {
+/**
+ * Parses one command payload. `name` is the last topic level. `oversizeBytes`: the payload was too
+ * large to be read at all (the MQTT packet cap) and had this many bytes.
+ */
+export function parseCommand(name: string, payload: Buffer, oversizeBytes?: number): ParsedCommand {
   if (!isCommandName(name)) {
     return {
       kind: 'invalid',
@@ -65,11 +68,12 @@ export function parseCommand(name: string, payload: Buffer): ParsedCommand {
       reason: `unknown command "${name}": use one of ${COMMAND_NAMES.join(', ')}`,
     };
   }
-  if (payload.length > MAX_COMMAND_BYTES) {
+  const size = oversizeBytes ?? payload.length;
+  if (size > MAX_COMMAND_BYTES) {
     return {
       kind: 'invalid',
       command: name,
-      reason: `payload is ${payload.length} bytes; commands are limited to ${MAX_COMMAND_BYTES} bytes`,
+      reason: `payload is ${size} bytes; commands are limited to ${MAX_COMMAND_BYTES} bytes`,
     };
   }
   const text = payload.toString('utf8').trim();

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MqttBridge } from '../src/ha/bridge.js';
+import { discoveryOptionsFromConfig } from '../src/ha/discovery.js';
 import { type IncomingMessage, MqttConnection, type MqttConnectionOptions } from '../src/mqtt/client.js';
 import {
   mosquittoAvailable,
@@ -16,6 +18,8 @@ import {
   startMosquitto,
 } from './fakes/mosquitto.js';
 import { logSink } from './helpers/log-sink.js';
+import { rawPublish } from './helpers/raw-mqtt.js';
+import { makeWorld } from './helpers/world.js';
 
 const AVAIL = 'dw-test/availability';
 const skipAll = !mosquittoAvailable();
@@ -197,6 +201,69 @@ describe.skipIf(skipAll)(`Mosquitto${skipNote}`, () => {
       expect(String(warns[0]?.msg)).toMatch(/TLS handshake .* check mqtt_ca_file/);
     },
   );
+
+  it('oversize/mqtt-3.1.1: a 250 MB command is skipped unread, answered ok=false, and the session stays up', async () => {
+    const m = await broker();
+    const world = await makeWorld({ records: ['home.example.com'] });
+    cleanups.push(() => world.close());
+    // The agent's own bridge on a 3.1.1 connection: MQTT 5's Maximum Packet Size does not apply, so
+    // the broker forwards the whole message and only the client's guard stands in the way.
+    const { conn, sink } = connection(m.url, { protocolVersion: 4 });
+    const bridge = new MqttBridge({
+      mqtt: conn,
+      discovery: {
+        ...discoveryOptionsFromConfig(
+          { ...world.config, mqtt_base_topic: 'dw-test' },
+          { version: '0.0.0', supportUrl: 'https://example.invalid' },
+        ),
+        watchdog: false,
+        enabled: true,
+      },
+      events: world.agent.events,
+      state: world.agent.state,
+      status: () => world.agent.status(),
+      commands: world.agent.commands,
+      clock: world.clock,
+      random: () => 0.5,
+      logger: sink.logger,
+    });
+    bridge.start();
+    cleanups.push(() => bridge.stop());
+    await conn.start();
+    expect(conn.protocolVersion).toBe(4);
+    const obs = await observe(m.url, ['dw-test/command/result']);
+    const seenByHandlers: IncomingMessage[] = [];
+    conn.subscribe('dw-test/command/+', (msg) => seenByHandlers.push(msg));
+    const cycles = world.agent.scheduler.cycles;
+
+    const before = process.memoryUsage();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const now = process.memoryUsage();
+      peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers, now.rss - before.rss);
+    }, 5);
+    cleanups.push(() => clearInterval(sampler));
+    const bytes = 250 * 1024 * 1024;
+    const big = await rawPublish(m.url, { topic: 'dw-test/command/sync', payloadBytes: bytes });
+    cleanups.push(() => big.socket.destroy());
+    expect(big.cutOff).toBe(false); // Mosquitto takes it whole (it has no limit here)
+    await until(() => obs.seen.length === 1, 'the result of the oversize command', 20_000);
+    clearInterval(sampler);
+
+    expect(JSON.parse(obs.seen[0]!.payload)).toEqual({
+      command: 'sync',
+      ok: false,
+      message: `payload is ${bytes} bytes; commands are limited to 4096 bytes`,
+    });
+    const got = seenByHandlers.find((msg) => msg.topic === 'dw-test/command/sync');
+    expect(got?.payload.length).toBe(0);
+    expect(got?.oversizeBytes).toBe(bytes);
+    expect(world.agent.scheduler.cycles).toBe(cycles); // nothing was acted on
+    expect(conn.connected).toBe(true);
+    expect(sink.text()).not.toMatch(/Lost the connection/);
+    // The 250 MB went through in pieces that were dropped as they came, never held together.
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
+  });
 
   it('websocket/ws-url: connects through a ws:// listener', async () => {
     const m = await broker({ websockets: true });

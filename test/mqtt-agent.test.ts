@@ -14,6 +14,7 @@ import { checkDiscovery, checkStateDocument } from './ha/discovery-rules.js';
 import { BIN, loopbackEnv } from './helpers/env.js';
 import { logSink } from './helpers/log-sink.js';
 import { freePort } from './helpers/net.js';
+import { rawPublish } from './helpers/raw-mqtt.js';
 import { makeWorld } from './helpers/world.js';
 
 interface Seen {
@@ -606,6 +607,68 @@ describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () =>
     await obs.publish('ddns-watchdog/command/sync', '', { retain: true });
     await new Promise((res) => setTimeout(res, 500));
     expect(world.agent.scheduler.cycles).toBe(cycles);
+  });
+});
+
+describe('oversize messages (never buffered whole)', () => {
+  it('embedded broker: a 64 MB publish to a command topic is cut off at once, the agent acts on nothing and keeps answering', async () => {
+    const brokerLog = logSink();
+    const b = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: brokerLog.logger });
+    cleanups.push(() => b.close());
+    const obs = await Observer.connect(b.url);
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: b.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    const cycles = world.agent.scheduler.cycles;
+
+    const big = await rawPublish(b.url, {
+      topic: 'ddns-watchdog/command/sync',
+      payloadBytes: 64 * 1024 * 1024,
+      clientId: 'big-sender',
+    });
+    cleanups.push(async () => void big.socket.destroy());
+    // The broker closed the connection long before the 64 MB were sent: it never buffered them.
+    expect(big.cutOff).toBe(true);
+    expect(big.written).toBeLessThan(32 * 1024 * 1024);
+    expect(brokerLog.lines().map((l) => String(l.msg))).toContainEqual(
+      expect.stringMatching(/disconnected client "big-sender": it sent a PUBLISH packet of 6710\d+ bytes/),
+    );
+    // The agent kept its session, acted on nothing, and answers the next command.
+    expect((await command(obs, 'sync', '')).ok).toBe(true);
+    expect(obs.on('ddns-watchdog/command/result')).toHaveLength(1);
+    expect(world.agent.scheduler.cycles).toBe(cycles + 1);
+    expect(world.sink.text()).not.toMatch(/Lost the connection/);
+  });
+});
+
+describe.skipIf(!mosquittoAvailable())('oversize messages on real Mosquitto (MQTT 5)', () => {
+  it("a 10 MB command is over the agent's maximum packet size: the broker never delivers it, nothing is acted on", async () => {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.stop());
+    const obs = await Observer.connect(mosq.url, { protocolVersion: 5 });
+    cleanups.push(() => obs.close());
+    const world = await makeWorld({
+      records: ['home.example.com'],
+      mqtt: { kind: 'url', url: mosq.url, source: 'config' },
+    });
+    cleanups.push(() => world.close());
+    await world.agent.start();
+    await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    const cycles = world.agent.scheduler.cycles;
+    await obs.publish(
+      'ddns-watchdog/command/sync',
+      JSON.stringify({ transaction: 'x'.repeat(10 * 1024 * 1024) }),
+    );
+    // Mosquitto delivers in order: once the next command is answered, the big one would have been too.
+    expect((await command(obs, 'sync', '{"transaction":"after"}', 'after')).ok).toBe(true);
+    expect(obs.on('ddns-watchdog/command/result')).toHaveLength(1);
+    expect(world.agent.scheduler.cycles).toBe(cycles + 1);
+    expect(world.agent.mqtt?.connected).toBe(true);
   });
 });
 

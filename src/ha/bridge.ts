@@ -175,7 +175,7 @@ export class MqttBridge {
       // repeat it at every reconnect (a retained reboot would cycle the router again and again).
       // Never acted on; the agent clears it itself (an empty retained message), and ignores the
       // echo of that clear, which an MQTT 3.1.1 broker forwards as a plain empty command.
-      if (m.payload.length === 0) {
+      if (m.payload.length === 0 && m.oversizeBytes === undefined) {
         // A clear (ours, echoed with its retain flag on MQTT 5, or someone else's): nothing to do.
         this.#clearing.delete(m.topic);
         return;
@@ -196,9 +196,10 @@ export class MqttBridge {
     const clearing = this.#clearing.get(m.topic);
     if (clearing !== undefined) {
       this.#clearing.delete(m.topic);
-      if (m.payload.length === 0 && this.#o.clock.now() <= clearing) return; // our own clear, echoed
+      const empty = m.payload.length === 0 && m.oversizeBytes === undefined;
+      if (empty && this.#o.clock.now() <= clearing) return; // our own clear, echoed
     }
-    const parsed = parseCommand(name, m.payload);
+    const parsed = parseCommand(name, m.payload, m.oversizeBytes);
     const refusedReply = m.responseTopic === undefined ? null : this.#responseTopicProblem(m.responseTopic);
     if (refusedReply !== null) {
       // Not run at all: the sender asked for something the agent will not do, so it learns why

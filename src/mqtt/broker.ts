@@ -3,6 +3,10 @@
  * that `npm start` works with no setup. It binds to `embedded_broker_host` (127.0.0.1 by default).
  * When the port is already taken by another MQTT broker, that broker is used instead. Never: app
  * logic. Note: aedes speaks MQTT 3.1.1 only, so clients of this broker run on 3.1.1.
+ *
+ * No packet over MAX_PACKET_BYTES (256 KiB) is read whole: a guard on each connection's byte
+ * stream reads every packet's fixed header and closes the connection of a client that announces a
+ * larger one, before its payload is buffered (aedes has no such limit of its own).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
@@ -10,12 +14,15 @@ import { Aedes, type AuthenticateError } from 'aedes';
 import mqtt from 'mqtt';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { GuardedStream, MAX_PACKET_BYTES } from './packet-guard.js';
 
 export interface EmbeddedBrokerOptions {
   /** Interface to bind, e.g. 127.0.0.1 (embedded_broker_host). */
   host: string;
   /** TCP port (embedded_broker_port); 0 picks a free port, which `url` then carries. */
   port: number;
+  /** The largest packet a client may send (default MAX_PACKET_BYTES). */
+  maxPacketBytes?: number;
   /** When either is set, clients must log in with exactly these (mqtt_username / mqtt_password). */
   username?: string;
   password?: string;
@@ -63,6 +70,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
   const log = o.logger;
   const authRequired = (o.username ?? '') !== '' || (o.password ?? '') !== '';
   const refusedClients = new Set<string>();
+  const oversizeClients = new Set<string>();
+  const maxPacket = o.maxPacketBytes ?? MAX_PACKET_BYTES;
 
   const aedes = await Aedes.createBroker(
     authRequired
@@ -103,7 +112,24 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    aedes.handle(socket);
+    // aedes learns the client id from CONNECT; the guard only reports after handle() returned.
+    let client: { id: string | null } | undefined;
+    const guarded = new GuardedStream(socket, {
+      maxPacketBytes: maxPacket,
+      mode: 'disconnect',
+      onOversize: (p) => {
+        const id = client?.id ?? null;
+        const who = id === null ? `at ${socket.remoteAddress ?? 'an unknown address'}` : `"${id}"`;
+        const level = oversizeClients.has(who) ? 'debug' : 'warn';
+        if (oversizeClients.size >= 1000) oversizeClients.clear(); // bounded over months of uptime
+        oversizeClients.add(who);
+        log[level](
+          { clientId: id, bytes: p.bytes, kind: p.kind },
+          `The embedded MQTT broker disconnected client ${who}: it sent a ${p.kind} packet of ${p.bytes} bytes, over this broker's limit of ${maxPacket} bytes. Send smaller messages (commands are at most 4 KiB).`,
+        );
+      },
+    });
+    client = aedes.handle(guarded);
   });
 
   try {

@@ -21,9 +21,15 @@
  *   Retained go first because they are the current picture (state, availability of things), and
  *   listeners run last so that whatever they publish fresh is never overwritten by an older queued
  *   copy.
+ * - No packet over `maxPacketBytes` (256 KiB) is ever read whole: MQTT 5's Maximum Packet Size asks
+ *   the broker not to send one, and a guard on the byte stream (packet-guard.ts) turns an oversize
+ *   PUBLISH into a small message flagged `oversizeBytes` whose payload was skipped unread (any
+ *   other oversize packet closes the connection). Messages over `maxOutgoingBytes` or the broker's
+ *   own maximum are not sent (logged).
  * - The password is never logged, nor the URL's user info.
  */
 import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import mqtt, {
   type IClientOptions,
   type IClientPublishOptions,
@@ -32,6 +38,7 @@ import mqtt, {
 } from 'mqtt';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { GuardedStream, MAX_PACKET_BYTES, type OversizePacket, readOversizeStub } from './packet-guard.js';
 
 export interface IncomingMessage {
   topic: string;
@@ -42,6 +49,11 @@ export interface IncomingMessage {
   responseTopic?: string;
   /** MQTT 5 request/response: to echo back with the answer. */
   correlationData?: Buffer;
+  /**
+   * Set when the message was larger than the packet cap: its payload was never read (`payload` is
+   * then empty) and this is how many bytes it had.
+   */
+  oversizeBytes?: number;
 }
 
 export interface PublishOptions {
@@ -75,6 +87,16 @@ export interface MqttConnectionOptions {
   connectWaitMs?: number;
   /** Bound of the non-retained offline queue. Default 100. */
   maxQueuedEvents?: number;
+  /**
+   * The largest packet read from the broker (default MAX_PACKET_BYTES, 256 KiB); sent as MQTT 5's
+   * Maximum Packet Size, and enforced on the byte stream for every protocol version.
+   */
+  maxPacketBytes?: number;
+  /**
+   * The largest packet sent to the broker (e.g. the embedded broker's cap); a larger message is not
+   * sent, and says so. An MQTT 5 broker's own Maximum Packet Size (from CONNACK) applies as well.
+   */
+  maxOutgoingBytes?: number;
   logger: Logger;
 }
 
@@ -194,6 +216,11 @@ export class MqttConnection {
   readonly #maxQueued: number;
   readonly #initialBackoff: number;
   readonly #maxBackoff: number;
+  readonly #maxPacket: number;
+  /** The broker's own Maximum Packet Size (MQTT 5 CONNACK), for this session. */
+  #brokerMaxPacket: number | undefined;
+  /** Topics whose oversize publish was already logged as a warning. */
+  readonly #oversizeWarned = new Set<string>();
 
   #client: MqttClient | undefined;
   #protocolVersion: 4 | 5;
@@ -228,6 +255,7 @@ export class MqttConnection {
       o.maxReconnectPeriodMs ?? DEFAULTS.maxReconnectPeriodMs,
     );
     this.#backoff = this.#initialBackoff;
+    this.#maxPacket = Math.max(1024, o.maxPacketBytes ?? MAX_PACKET_BYTES);
   }
 
   /** True while a session is up and the offline queue has been flushed (publishes go straight out). */
@@ -263,7 +291,18 @@ export class MqttConnection {
     const firstConnect = new Promise<void>((resolve) => {
       this.#firstConnectWaiter = resolve;
     });
-    const client = mqtt.connect(this.#o.url, options);
+    const client = mqtt.connect(this.#o.url, { ...options, manualConnect: true });
+    // Every (re)connect builds its stream through streamBuilder: put the packet-size guard between
+    // the socket and mqtt.js's parser, so an oversize packet is skipped, not buffered.
+    const build = client['streamBuilder'] as (c: MqttClient) => Duplex;
+    client['streamBuilder'] = (c: MqttClient) =>
+      new GuardedStream(build(c), {
+        maxPacketBytes: this.#maxPacket,
+        mode: 'stub',
+        protocolVersion: this.#protocolVersion,
+        onOversize: (p) => this.#onOversize(p),
+      });
+    client.connect();
     this.#client = client;
     this.#wire(client);
 
@@ -298,6 +337,7 @@ export class MqttConnection {
         this.#log.debug({ topic }, 'MQTT connection is stopping; message not sent.');
         return;
       }
+      if (this.#tooLargeToSend(topic, payload, opts)) return;
       const item: Queued = {
         topic,
         payload,
@@ -417,6 +457,8 @@ export class MqttConnection {
       reconnectOnConnackError: true,
       queueQoSZero: false,
       will: { topic: o.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      // MQTT 5: the broker must not send packets larger than this (it drops such messages for us).
+      properties: { maximumPacketSize: this.#maxPacket },
     };
     if (o.username !== undefined && o.username !== '') options.username = o.username;
     if (o.password !== undefined && o.password !== '') options.password = o.password;
@@ -428,7 +470,8 @@ export class MqttConnection {
   }
 
   #wire(client: MqttClient): void {
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
+      this.#brokerMaxPacket = connack.properties?.maximumPacketSize;
       // Commands and their results are small packets: send them at once (no Nagle delay).
       const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
@@ -647,8 +690,45 @@ export class MqttConnection {
     }
   }
 
+  /** True (and logged) when a message is larger than what may be sent to this broker. */
+  #tooLargeToSend(topic: string, payload: string | Buffer, opts: PublishOptions): boolean {
+    const limit = Math.min(this.#o.maxOutgoingBytes ?? Infinity, this.#brokerMaxPacket ?? Infinity);
+    if (limit === Infinity) return false;
+    // Fixed header (≤ 5) + topic length (2) + packet id (2) + MQTT 5 properties (≤ 4 + correlation).
+    const bytes =
+      13 + Buffer.byteLength(topic) + Buffer.byteLength(payload) + (opts.correlationData?.length ?? 0);
+    if (bytes <= limit) return false;
+    const first = !this.#oversizeWarned.has(topic);
+    this.#oversizeWarned.add(topic);
+    this.#log[first ? 'warn' : 'debug'](
+      { topic, bytes, limit },
+      `Did not publish a ${bytes}-byte message to ${topic}: the MQTT broker accepts at most ${limit} bytes and would close the connection. With many records the state document grows: use a broker that accepts larger messages (mqtt_url), or fewer records.`,
+    );
+    return true;
+  }
+
+  #onOversize(p: OversizePacket): void {
+    if (p.stubbed) return; // a PUBLISH: handed on flagged, its handler answers
+    const key = `oversize-${p.kind}`;
+    if (this.#loggedThisOutage.has(key)) return;
+    this.#loggedThisOutage.add(key);
+    this.#log.warn(
+      { kind: p.kind, bytes: p.bytes },
+      `The MQTT broker at ${this.#safeUrl} sent a ${p.kind} packet of ${p.bytes} bytes, over the agent's ${this.#maxPacket}-byte limit; the connection was closed without reading it and is made again. Check the broker's log.`,
+    );
+  }
+
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const message: IncomingMessage = { topic, payload, retain: packet.retain === true };
+    const oversize = readOversizeStub(payload);
+    if (oversize !== undefined) {
+      message.payload = Buffer.alloc(0);
+      message.oversizeBytes = oversize;
+      this.#log.debug(
+        { topic, bytes: oversize },
+        `Skipped the payload of a ${oversize}-byte message on ${topic}: over the ${this.#maxPacket}-byte limit.`,
+      );
+    }
     const props = packet.properties;
     if (props?.responseTopic !== undefined) message.responseTopic = props.responseTopic;
     if (props?.correlationData !== undefined) message.correlationData = Buffer.from(props.correlationData);
