@@ -265,6 +265,26 @@ describe.skipIf(skipAll)(`Mosquitto${skipNote}`, () => {
     expect(peak).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it("oversize/broker-maximum: a message over the MQTT 5 broker's own Maximum Packet Size is not sent, and the session stays up", async () => {
+    const m = await broker({ config: ['max_packet_size 20000'] });
+    const obs = await observe(m.url, ['dw-test/#']);
+    const { conn, sink } = connection(m.url);
+    await conn.start();
+    expect(conn.protocolVersion).toBe(5);
+    conn.publish('dw-test/state', 'x'.repeat(30_000), { retain: true });
+    conn.publish('dw-test/state', 'x'.repeat(30_000), { retain: true });
+    conn.publish('dw-test/event', 'small');
+    await until(() => obs.seen.some((s) => s.topic === 'dw-test/event'), 'the small message');
+    expect(obs.seen.filter((s) => s.topic === 'dw-test/state')).toEqual([]);
+    const warns = sink.lines().filter((l) => l.level === 'warn');
+    expect(warns.map((l) => String(l.msg))).toEqual([
+      expect.stringMatching(
+        /^Did not publish a 300\d\d-byte message to dw-test\/state: the MQTT broker accepts at most 20000 bytes/,
+      ),
+    ]);
+    expect(conn.connected).toBe(true);
+  });
+
   it('websocket/ws-url: connects through a ws:// listener', async () => {
     const m = await broker({ websockets: true });
     expect(m.wsUrl).toBeDefined();

@@ -20,6 +20,7 @@ import {
   type MqttConnectionOptions,
   topicMatches,
 } from '../src/mqtt/client.js';
+import { MAX_PACKET_BYTES } from '../src/mqtt/packet-guard.js';
 import { freePort } from './fakes/mosquitto.js';
 import { logSink } from './helpers/log-sink.js';
 
@@ -349,6 +350,44 @@ describe('MqttConnection', () => {
       .lines()
       .filter((l) => l.level === 'warn' && String(l.msg).startsWith('Refused to publish'));
     expect(refusals).toHaveLength(3);
+  });
+
+  it('publish/over-the-embedded-broker-cap: a message over maxOutgoingBytes is not sent (one warning per topic), and the session stays up', async () => {
+    const { broker } = await embedded();
+    const obs = await observe(broker.url, ['dw-test/#']);
+    const { conn, sink } = connection(broker.url, { protocolVersion: 4, maxOutgoingBytes: MAX_PACKET_BYTES });
+    await conn.start();
+    const big = 'x'.repeat(MAX_PACKET_BYTES);
+    conn.publish('dw-test/state', big, { retain: true });
+    conn.publish('dw-test/state', big, { retain: true });
+    conn.publish('dw-test/event', 'small');
+    await until(() => obs.seen.some((s) => s.topic === 'dw-test/event'), 'the small message');
+    expect(obs.seen.filter((s) => s.topic === 'dw-test/state')).toEqual([]);
+    const warns = sink.lines().filter((l) => l.level === 'warn');
+    expect(warns.map((l) => String(l.msg))).toEqual([
+      expect.stringMatching(
+        /^Did not publish a \d+-byte message to dw-test\/state: the MQTT broker accepts at most 262144 bytes/,
+      ),
+    ]);
+    expect(conn.connected).toBe(true);
+  });
+
+  it('receive/oversize-from-the-broker: a PUBLISH over the cap reaches the handler flagged, its payload unread', async () => {
+    const { broker } = await embedded();
+    // 3.1.1, as on the embedded broker: only the client's own guard stands in the way.
+    const { conn } = connection(broker.url, { protocolVersion: 4, maxPacketBytes: 4096 });
+    const got: IncomingMessage[] = [];
+    conn.subscribe('dw-test/command/+', (msg) => got.push(msg));
+    await conn.start();
+    const obs = await observe(broker.url, []);
+    await obs.client.publishAsync('dw-test/command/sync', 'y'.repeat(10_000), { qos: 1 });
+    await obs.client.publishAsync('dw-test/command/probe', 'PRESS', { qos: 1 });
+    await until(() => got.length === 2, 'both messages');
+    expect(got[0]).toMatchObject({ topic: 'dw-test/command/sync', oversizeBytes: 10_000, retain: false });
+    expect(got[0]?.payload.length).toBe(0);
+    expect(got[1]).toMatchObject({ topic: 'dw-test/command/probe', retain: false });
+    expect(got[1]?.payload.toString()).toBe('PRESS');
+    expect(conn.connected).toBe(true);
   });
 
   it('failures/logged-once-per-outage: a closed port gives one warning however many retries', async () => {

@@ -78,6 +78,8 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** Also open a WebSocket listener (`wsUrl`). */
   websockets?: boolean;
+  /** Extra lines for mosquitto.conf (global settings, e.g. `max_packet_size 20000`). */
+  config?: string[];
 }
 
 export interface FakeMosquitto {
@@ -199,7 +201,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Fa
     'log_type notice',
     'log_type information',
   ];
-  lines.push('per_listener_settings false');
+  lines.push('per_listener_settings false', ...(options.config ?? []));
   if (process.getuid?.() === 0) lines.push(`user ${userInfo().username}`);
   const users = options.users ?? {};
   if (Object.keys(users).length > 0) {
