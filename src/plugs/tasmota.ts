@@ -139,7 +139,7 @@ export class TasmotaPlug implements PlugDriver {
     signal: AbortSignal,
   ): Promise<string | undefined> {
     const armed = this.#watch.arm((t, p) =>
-      tasmotaPowerIn(t, p) === want ? `${t.slice(t.lastIndexOf('/') + 1)} ${want}` : undefined,
+      tasmotaPowerIn(t, p) === want ? `${p.trim().slice(0, 40)} on ${t}` : undefined,
     );
     this.#o.mqtt.publish(topic, payload, { qos: 1, retain: false });
     return armed.settle(this.#o.confirmTimeoutMs, signal);

@@ -20,7 +20,11 @@ const RFC_ANSWER = {
 
 describe('digest authentication (RFC 7616)', () => {
   it.each([
-    ['rfc7616/sha-256/known answer', 'SHA-256', '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1'],
+    [
+      'rfc7616/sha-256/known answer',
+      'SHA-256',
+      '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1',
+    ],
     ['rfc7616/md5/known answer', 'MD5', '8ca523f5e9506fed4657c9700eebdbec'],
   ])('%s', (_name, algorithm, expected) => {
     const c = pickDigestChallenge(RFC_CHALLENGE(algorithm));
