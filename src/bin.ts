@@ -1,18 +1,42 @@
 #!/usr/bin/env node
-/** The executable: runs the CLI and turns its result into the process exit code. */
-import { cli, EXIT } from './cli.js';
+/**
+ * The executable: runs the CLI and turns its result into the process exit code.
+ *
+ * SIGTERM/SIGINT handlers are installed first, before the rest of the program is loaded (that
+ * takes a noticeable time on a Raspberry Pi): a signal that arrives before the agent exists ends
+ * the process at once with exit 0 — nothing was started, so there is nothing to stop or save —
+ * instead of killing it by the signal (exit 143). Once there is something to stop, the CLI
+ * routes the signals elsewhere (main.ts for `run`).
+ */
 import { errorMessage } from './errors.js';
+import type { SignalHandler } from './main.js';
+import { redactText } from './redact.js';
 
-cli(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Let pending log lines flush, then leave even if a stray handle would keep us alive.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (err) => {
-    process.stderr.write(
-      `ddns-watchdog stopped on an unexpected error: ${errorMessage(err)}\nPlease report this.\n`,
-    );
-    process.exit(EXIT.runtime);
-  },
-);
+let handler: SignalHandler | undefined;
+const onSignal = (signal: NodeJS.Signals): void => {
+  if (handler !== undefined) {
+    handler(signal);
+    return;
+  }
+  process.stderr.write(`Received ${signal} before the agent started; nothing to stop or save.\n`);
+  process.exit(0);
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+try {
+  const { cli } = await import('./cli.js');
+  const code = await cli(process.argv.slice(2), process.env, {
+    handle: (h) => {
+      handler = h;
+    },
+  });
+  process.exitCode = code;
+  // Let pending log lines flush, then leave even if a stray handle would keep us alive.
+  setTimeout(() => process.exit(code), 200).unref();
+} catch (err) {
+  process.stderr.write(
+    `ddns-watchdog stopped on an unexpected error: ${redactText(errorMessage(err))}\nPlease report this (run with LOG_LEVEL=debug for details).\n`,
+  );
+  process.exit(2);
+}

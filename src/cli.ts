@@ -1,7 +1,8 @@
 /**
  * The command line: `ddns-watchdog [run|check|demo] [--config FILE]`, `--help`, `--version`.
- * Exit codes: 0 clean stop (check: in sync), 1 configuration error, 2 runtime failure,
- * 3 (check only) changes pending.
+ * Exit codes: 0 clean stop (check: in sync), 1 configuration error, 2 runtime failure (check:
+ * also when interrupted), 3 (check only) changes pending. Everything it prints about the
+ * configuration goes through src/redact.ts.
  */
 import { parseArgs } from 'node:util';
 import { runCheck } from './check.js';
@@ -9,7 +10,8 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
-import { runAgent } from './main.js';
+import { type ProcessSignals, processSignals, runAgent } from './main.js';
+import { redactText, secretValues } from './redact.js';
 import { VERSION } from './version.js';
 
 export const EXIT = { ok: 0, config: 1, runtime: 2, pending: 3 } as const;
@@ -36,7 +38,11 @@ Every option can also be set in the environment in UPPER_SNAKE_CASE (RECORDS=hom
 CLOUDFLARE_API_TOKEN=…, or CLOUDFLARE_API_TOKEN_FILE=/run/secrets/token). See docs/configuration.md.
 `;
 
-export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function cli(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  signals: ProcessSignals = processSignals(),
+): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -72,6 +78,14 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return runDemo({ env });
   }
 
+  if (command === 'check') {
+    // check only reads: stopping it changes nothing, but its exit code must not say "in sync".
+    signals.handle((signal) => {
+      process.stderr.write(`Received ${signal}; check stopped before it finished (nothing was changed).\n`);
+      process.exit(EXIT.runtime);
+    });
+  }
+
   let config: Config;
   try {
     const configPath = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
@@ -83,22 +97,19 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env):
     config = loaded.config;
   } catch (err) {
     if (err instanceof ConfigError) {
+      const n = err.problems.length;
+      // Problem lines never quote a secret; redacting URLs here too costs nothing.
       process.stderr.write(
-        `The configuration has ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n${err.problems.length === 1 ? 'Fix it' : 'Fix them'} and start again (docs/configuration.md lists every key).\n`,
+        `The configuration has ${n} problem${n === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${redactText(p)}`).join('\n')}\n${n === 1 ? 'Fix it' : 'Fix them'} and start again (docs/configuration.md lists every key).\n`,
       );
       return EXIT.config;
     }
-    process.stderr.write(`Could not read the configuration: ${errorMessage(err)}\n`);
+    process.stderr.write(`Could not read the configuration: ${redactText(errorMessage(err))}\n`);
     return EXIT.config;
   }
 
-  const secrets = [
-    config.cloudflare_api_token,
-    config.mqtt_password,
-    config.plug_password,
-    config.ha_token,
-  ].filter((s): s is string => typeof s === 'string');
+  const secrets = secretValues(config);
   if (command === 'check') return runCheck(config, { secrets });
   const logger = createLogger({ level: config.log_level, format: config.log_format, secrets });
-  return runAgent(config, logger);
+  return runAgent(config, logger, signals);
 }

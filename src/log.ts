@@ -1,30 +1,22 @@
 /**
- * The root pino logger. Secrets are redacted by path wherever they appear, and no module logs a
- * configuration object without going through here.
+ * The root pino logger. Secrets are redacted three ways, so no line can carry one (SPEC §7):
+ * the secret keys of src/redact.ts are censored by path at any depth we log; every URL in a line
+ * (message, field, error, stack) loses its user info and query string, parseable or not; and the
+ * configured secret values are replaced wherever they appear.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { REDACTED, redactText, SECRET_KEYS } from './redact.js';
 
 export type { Logger } from 'pino';
 
-/** Every key that can hold a secret, at any depth we log. */
-export const REDACT_PATHS = [
-  'cloudflare_api_token',
-  'mqtt_password',
-  'plug_password',
-  'ha_token',
-  'token',
-  'password',
-  'authorization',
+/** Key names that hold a secret whatever module logs them. */
+const GENERIC_SECRET_KEYS = ['token', 'password', 'authorization'] as const;
+
+/** Every path that can hold a secret, at any depth we log. */
+export const REDACT_PATHS: readonly string[] = [
+  ...[...SECRET_KEYS, ...GENERIC_SECRET_KEYS].flatMap((key) => [key, `*.${key}`]),
   'headers.authorization',
-  '*.cloudflare_api_token',
-  '*.mqtt_password',
-  '*.plug_password',
-  '*.ha_token',
-  '*.token',
-  '*.password',
-  '*.authorization',
   '*.headers.authorization',
-  'config.*',
 ];
 
 export interface LogOptions {
@@ -32,28 +24,30 @@ export interface LogOptions {
   format?: 'pretty' | 'json';
   /** Where lines go; tests pass an in-memory sink. Defaults to stdout. */
   destination?: DestinationStream;
-  /** Secret values to scrub from any message text too (belt and braces). */
+  /** Secret values to scrub from any text too (belt and braces). */
   secrets?: readonly string[];
+}
+
+/**
+ * Redacts one finished JSON line: URLs and secret values, the latter also in their JSON-escaped
+ * form (a secret holding `"` or `\` is written escaped).
+ */
+export function redactLine(line: string, secrets: readonly string[]): string {
+  const forms = secrets.flatMap((s) => {
+    const escaped = JSON.stringify(s).slice(1, -1);
+    return escaped === s ? [s] : [s, escaped];
+  });
+  return redactText(line, forms);
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
-  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('[Redacted]'), text);
   const base = {
     level: options.level ?? 'info',
-    redact: { paths: REDACT_PATHS.filter((p) => p !== 'config.*'), censor: '[Redacted]' },
+    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
     hooks: {
-      logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
-        if (secrets.length > 0) {
-          method.apply(
-            this,
-            args.map((a) => (typeof a === 'string' ? scrub(a) : a)),
-          );
-          return;
-        }
-        method.apply(this, args);
-      },
+      streamWrite: (line: string) => redactLine(line, secrets),
     },
     formatters: {
       level: (label: string) => ({ level: label }),

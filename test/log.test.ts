@@ -20,3 +20,37 @@ describe('logger redaction', () => {
     expect(sink.lines()[0]?.msg).toBe('request failed for token [Redacted]');
   });
 });
+
+describe('credentials in URLs are redacted in every log line', () => {
+  const PW = 'log-pw-7c1e9b';
+
+  it.each([
+    ['parseable', `mqtt://ddns:${PW}@127.0.0.1:1883`],
+    ['hash-in-password', `mqtt://ddns:${PW}#1@127.0.0.1:1883`],
+    ['slash-in-password', `mqtt://ddns:${PW}/1@127.0.0.1:1883`],
+    ['bad-port', `mqtts://ddns:${PW}@127.0.0.1:99999`],
+    ['query-key', `http://127.0.0.1:8080/ip?key=${PW}`],
+  ])('message/%s', (_name, url) => {
+    const sink = logSink();
+    sink.logger.warn(`Could not connect to ${url}; check mqtt_url.`);
+    expect(sink.text()).not.toContain(PW);
+    expect(sink.lines()[0]?.msg).toMatch(/^Could not connect to \S+; check mqtt_url\.$/);
+  });
+
+  it('fields/nested-strings-and-errors', () => {
+    const sink = logSink();
+    const err = new Error(`connect ECONNREFUSED mqtt://u:${PW}#@127.0.0.1:1`);
+    sink.logger.error(
+      { target: { url: `mqtt://u:${PW}@127.0.0.1` }, sources: [`http://127.0.0.1/ip?k=${PW}`], err },
+      'failed',
+    );
+    expect(sink.text()).not.toContain(PW);
+    expect(sink.lines()[0]?.target).toEqual({ url: 'mqtt://***@127.0.0.1' });
+  });
+
+  it('http_token/censored-by-key', () => {
+    const sink = logSink();
+    sink.logger.info({ http_token: PW, nested: { http_token: PW } }, 'config');
+    expect(sink.text()).not.toContain(PW);
+  });
+});

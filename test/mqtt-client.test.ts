@@ -532,7 +532,7 @@ async function transpileClientForChild(): Promise<string> {
   await mkdir(cache, { recursive: true });
   const dir = await mkdtemp(join(cache, 'ddns-watchdog-child-'));
   await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
-  for (const file of ['src/mqtt/client.ts', 'src/mqtt/packet-guard.ts', 'src/errors.ts']) {
+  for (const file of ['src/mqtt/client.ts', 'src/mqtt/packet-guard.ts', 'src/errors.ts', 'src/redact.ts']) {
     const source = await readFile(join(ROOT, file), 'utf8');
     const out = ts.transpileModule(source, {
       compilerOptions: {

@@ -3,21 +3,19 @@
  * built-in defaults < options file < environment — and hands the raw values to `parseConfig`.
  * Every problem, from any source, ends up in one ConfigError; no secret value is ever quoted.
  */
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.js';
 import {
-  CONFIG_KEYS,
-  type Config,
-  envName,
-  isConfigKey,
-  parseConfig,
   redactUrl,
   SECRET_KEYS,
+  SECRET_PATH_URL_KEYS,
+  URL_KEYS,
+  URL_LIST_KEYS,
   urlOrigin,
-} from './schema.js';
+} from '../redact.js';
+import { MAX_CA_FILE_BYTES, MAX_OPTIONS_BYTES, MAX_SECRET_BYTES, readSmallFile } from './files.js';
+import { CONFIG_KEYS, type Config, envName, isConfigKey, parseConfig } from './schema.js';
 
 export interface LoadOptions {
   /** `--config FILE` from the command line; wins over CONFIG_FILE and the add-on's options. */
@@ -101,32 +99,41 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
       problems.push(`${label}: both ${envName(key)} and ${fileVar} are set — keep only one of them`);
       continue;
     }
-    try {
-      const content = (await readFile(path.trim(), 'utf8')).trim();
-      if (content === '') {
-        problems.push(`${label}: ${path} is empty — put the secret in that file, or unset ${fileVar}`);
-        continue;
-      }
-      raw[key] = content;
-      origins[key] = fileVar;
-      fromEnv = true;
-    } catch (err) {
-      problems.push(
-        `${label}: cannot read ${path} (${ioReason(err)}) — check the path, or mount the secret there`,
-      );
+    const read = await readSmallFile(path.trim(), MAX_SECRET_BYTES);
+    if (read.kind === 'missing' || read.kind === 'unreadable') {
+      const reason = read.kind === 'missing' ? 'no such file' : read.reason;
+      problems.push(`${label}: cannot read ${path} (${reason}) — check the path, or mount the secret there`);
+      continue;
     }
+    if (read.kind === 'not-a-file') {
+      problems.push(
+        `${label}: ${path} is ${read.what}, not a regular file — give the path of a file that holds only the secret`,
+      );
+      continue;
+    }
+    if (read.kind === 'too-large') {
+      problems.push(
+        `${label}: ${path} is larger than 64 KiB (${kib(read.size)}) — a secret file holds only the secret; check the path`,
+      );
+      continue;
+    }
+    const content = read.text.trim();
+    if (content === '') {
+      problems.push(`${label}: ${path} is empty — put the secret in that file, or unset ${fileVar}`);
+      continue;
+    }
+    raw[key] = content;
+    origins[key] = fileVar;
+    fromEnv = true;
   }
   if (fromEnv) sources.push('env');
 
   const ca = raw.mqtt_ca_file;
   if (typeof ca === 'string' && ca.trim() !== '') {
-    try {
-      await access(ca.trim(), constants.R_OK);
-    } catch (err) {
+    const problem = await caFileProblem(ca.trim());
+    if (problem !== undefined) {
       const label = origins.mqtt_ca_file ? `mqtt_ca_file (${origins.mqtt_ca_file})` : 'mqtt_ca_file';
-      problems.push(
-        `${label}: cannot read ${ca.trim()} (${ioReason(err)}) — give the path of a readable PEM file`,
-      );
+      problems.push(`${label}: ${problem}`);
     }
   }
 
@@ -162,16 +169,27 @@ function fileValue(key: string, value: unknown, addonFile: boolean): unknown {
 }
 
 async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
-  let text: string;
-  try {
-    text = await readFile(file.path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return {
-      kind: 'problem',
-      problem: `${file.via}: cannot read ${file.path} (${ioReason(err)}) — check the path and its permissions`,
-    };
+  const read = await readSmallFile(file.path, MAX_OPTIONS_BYTES);
+  switch (read.kind) {
+    case 'missing':
+      return { kind: 'missing' };
+    case 'unreadable':
+      return {
+        kind: 'problem',
+        problem: `${file.via}: cannot read ${file.path} (${read.reason}) — check the path and its permissions`,
+      };
+    case 'not-a-file':
+      return {
+        kind: 'problem',
+        problem: `${file.via}: ${file.path} is ${read.what}, not a regular file — give the path of a YAML or JSON file`,
+      };
+    case 'too-large':
+      return {
+        kind: 'problem',
+        problem: `${file.via}: ${file.path} is larger than 1 MiB (${mib(read.size)}) — an options file is a few kilobytes; check the path`,
+      };
   }
+  let text = read.text;
   text = text.replace(/^\uFEFF/, '');
   if (text.trim() === '') return { kind: 'values', values: {} };
 
@@ -219,54 +237,56 @@ function jsonReason(err: unknown, text: string): string {
   return `${reason} at line ${line}, column ${column}`;
 }
 
-function ioReason(err: unknown): string {
-  switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    default:
-      return (err as NodeJS.ErrnoException).code ?? 'unreadable';
-  }
+function kib(bytes: number | undefined): string {
+  return bytes === undefined ? 'more than that' : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-const URL_KEYS = [
-  'cloudflare_api_url',
-  'doh_url',
-  'mqtt_url',
-  'plug_url',
-  'plug_off_url',
-  'plug_on_url',
-  'ha_url',
-] as const;
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? 'more than that' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Why the CA file cannot be used, or undefined. Checked at start so `run` never fails on it later. */
+async function caFileProblem(path: string): Promise<string | undefined> {
+  const fix = 'give the path of a readable PEM file';
+  const read = await readSmallFile(path, MAX_CA_FILE_BYTES);
+  switch (read.kind) {
+    case 'missing':
+      return `cannot read ${path} (no such file) — ${fix}`;
+    case 'unreadable':
+      return `cannot read ${path} (${read.reason}) — ${fix}`;
+    case 'not-a-file':
+      return `${path} is ${read.what}, not a file — ${fix}`;
+    case 'too-large':
+      return `${path} is larger than 1 MiB — a CA certificate is a few kilobytes; ${fix}`;
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/.test(read.text)) {
+    return `${path} holds no PEM certificate (no -----BEGIN CERTIFICATE----- line) — give the CA certificate in PEM form (convert a DER file with: openssl x509 -inform der -in FILE -out ca.pem)`;
+  }
+  return undefined;
+}
 
 /**
  * The configuration as it may be printed (`check`, the startup log): every secret replaced by
- * '[set]' or left out when absent, passwords and secret-looking query values in URLs hidden, and
- * the heartbeat and webhook URLs (whose paths are secrets) cut to their scheme and host.
+ * '[set]' or left out when absent; user info and query strings of URLs masked (`***`); and the
+ * heartbeat and webhook URLs (whose paths are secrets) cut to their scheme and host.
  */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {
     ...config,
     records: config.records.map((record) => ({ ...record })),
-    ip_sources: config.ip_sources.map(redactUrl),
-    ip_sources_v6: config.ip_sources_v6.map(redactUrl),
     wan_targets: [...config.wan_targets],
   };
+  for (const key of URL_LIST_KEYS) out[key] = config[key].map(redactUrl);
   for (const key of SECRET_KEYS) {
     if (config[key] === undefined) delete out[key];
     else out[key] = '[set]';
   }
   for (const key of URL_KEYS) {
     const value = config[key];
-    if (typeof value === 'string' && value !== '') out[key] = redactUrl(value);
-  }
-  for (const key of ['heartbeat_url', 'webhook_url'] as const) {
-    const value = config[key];
-    if (value !== undefined) out[key] = urlOrigin(value) ?? '[set]';
+    if (typeof value !== 'string' || value === '') continue;
+    out[key] = (SECRET_PATH_URL_KEYS as readonly string[]).includes(key)
+      ? urlOrigin(value)
+      : redactUrl(value);
   }
   for (const key of Object.keys(out)) {
     if (out[key] === undefined) delete out[key];

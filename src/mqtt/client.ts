@@ -38,6 +38,7 @@ import mqtt, {
 } from 'mqtt';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { redactUrl as redactUrlText } from '../redact.js';
 import { GuardedStream, MAX_PACKET_BYTES, type OversizePacket, readOversizeStub } from './packet-guard.js';
 
 export interface IncomingMessage {
@@ -132,16 +133,9 @@ const FALLBACK_RETRY_MS = 20;
 const SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 const TLS_SCHEMES = new Set(['mqtts:', 'wss:']);
 
-/** The URL without user info, safe to log. */
+/** The URL without user info or query, safe to log (src/redact.ts holds the one URL redactor). */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid URL)';
-  }
+  return redactUrlText(url).replace(/\/$/, '');
 }
 
 /**

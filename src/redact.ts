@@ -1,0 +1,134 @@
+/**
+ * What may hold a credential, and how it is shown (SPEC §7): the one list of secret keys and the
+ * one URL redactor, used by problem lines, the printed configuration, the logger and the CLI.
+ *
+ * Redaction works on text, not on parsed URLs, so a value that does not parse is hidden all the
+ * same: a password holding `#`, `/`, `?` or `%`, or followed by a bad port, is exactly the value
+ * a URL parser rejects. Pure: no imports.
+ */
+
+/** Config keys whose whole value is a secret. Each also accepts `<NAME>_FILE` in the environment. */
+export const SECRET_KEYS = [
+  'cloudflare_api_token',
+  'mqtt_password',
+  'plug_password',
+  'ha_token',
+  'http_token',
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Config keys holding one URL, which may carry user info or query keys. */
+export const URL_KEYS = [
+  'cloudflare_api_url',
+  'doh_url',
+  'heartbeat_url',
+  'webhook_url',
+  'mqtt_url',
+  'plug_url',
+  'plug_off_url',
+  'plug_on_url',
+  'ha_url',
+] as const;
+
+/** Config keys holding a list of URLs. */
+export const URL_LIST_KEYS = ['ip_sources', 'ip_sources_v6'] as const;
+
+/** URL keys whose path is itself a secret (a ping UUID, a webhook key): shown as scheme and host. */
+export const SECRET_PATH_URL_KEYS = ['heartbeat_url', 'webhook_url'] as const;
+
+/** What replaces a hidden part of a URL. */
+export const MASK = '***';
+
+/** What replaces a secret value found in free text. */
+export const REDACTED = '[Redacted]';
+
+interface UrlParts {
+  /** `scheme://`, or '' when the text has none. */
+  scheme: string;
+  /** True when the text has user info (something before an `@`). */
+  userInfo: boolean;
+  /** Host and port as written, up to the first `/`, `?` or `#` after the user info. */
+  host: string;
+  /** The path as written (may be ''). */
+  path: string;
+  /** `?` or `#` when a query or fragment follows the path, else ''. */
+  tail: '' | '?' | '#';
+}
+
+/**
+ * Splits a URL-like text without parsing it. The user info is everything between `://` and the
+ * last `@`: a password may hold any character, so nothing before that `@` can be trusted to be
+ * the host or the path.
+ */
+export function splitUrlText(raw: string): UrlParts {
+  const sep = raw.indexOf('://');
+  const scheme = sep >= 0 ? raw.slice(0, sep + 3) : '';
+  let rest = sep >= 0 ? raw.slice(sep + 3) : raw;
+  const at = rest.lastIndexOf('@');
+  const userInfo = at >= 0;
+  if (userInfo) rest = rest.slice(at + 1);
+  const tailAt = rest.search(/[?#]/);
+  const beforeTail = tailAt >= 0 ? rest.slice(0, tailAt) : rest;
+  const tail = tailAt >= 0 ? (rest[tailAt] as '?' | '#') : '';
+  const slash = beforeTail.indexOf('/');
+  return {
+    scheme,
+    userInfo,
+    host: slash >= 0 ? beforeTail.slice(0, slash) : beforeTail,
+    path: slash >= 0 ? beforeTail.slice(slash) : '',
+    tail,
+  };
+}
+
+/**
+ * A URL safe to show: user info (user name and password) becomes `***`, and so does everything
+ * after the first `?` or `#` (query keys, tokens). Parseable or not, the result holds no part of
+ * the user info or query: `mqtt://u:p#ss@host:1883` → `mqtt://***@host:1883`,
+ * `https://ip.example/ip?key=S` → `https://ip.example/ip?***`. Text without user info or query
+ * comes back unchanged.
+ */
+export function redactUrl(raw: string): string {
+  const p = splitUrlText(raw);
+  if (!p.userInfo && p.tail === '') return raw;
+  return `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}${p.path}${p.tail === '' ? '' : `${p.tail}${MASK}`}`;
+}
+
+/** A URL's scheme and host only, for URLs whose path is a secret: `https://hc-ping.com/…`. */
+export function urlOrigin(raw: string): string {
+  const p = splitUrlText(raw);
+  return `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}/…`;
+}
+
+/**
+ * Anything that starts like a URL (`scheme://`), up to whitespace or a quote. Backslash escapes
+ * are taken as pairs (an escaped quote in a JSON line), so masking never splits one and a JSON line stays
+ * valid JSON.
+ */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/(?:[^\s"'`<>\\]|\\[^\s])*/gi;
+
+/** Sentence punctuation, or an escaped closing quote, after a URL: kept out of the URL. */
+const TRAILING_PUNCTUATION = /(?:[.,;:!?)\]}]|\\["'])+$/;
+
+/**
+ * Free text (a log line, an error) with every URL in it redacted, and every given secret value
+ * replaced by `[Redacted]`. Secrets shorter than 4 characters are left alone: replacing them would
+ * garble the text and hide nothing.
+ */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(URL_IN_TEXT, (match) => {
+    const trailing = TRAILING_PUNCTUATION.exec(match)?.[0] ?? '';
+    return redactUrl(match.slice(0, match.length - trailing.length)) + trailing;
+  });
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
+
+/** The secret values set in a configuration (for scrubbing free text), longest first. */
+export function secretValues(config: Readonly<Record<string, unknown>>): string[] {
+  return SECRET_KEYS.map((key) => config[key])
+    .filter((v): v is string => typeof v === 'string' && v.trim().length >= 4)
+    .map((v) => v.trim())
+    .sort((a, b) => b.length - a.length);
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { redactText, redactUrl, SECRET_KEYS, secretValues, urlOrigin } from '../src/redact.js';
+
+const PW = 'Pw-5d2c8e';
+
+describe('redactUrl hides user info and query strings, parseable or not', () => {
+  it.each([
+    [
+      'parseable/password',
+      `mqtts://ddns:${PW}@broker.example.com:8883`,
+      'mqtts://***@broker.example.com:8883',
+    ],
+    ['parseable/token-as-user', `https://${PW}@git.example.com/x`, 'https://***@git.example.com/x'],
+    ['unparseable/hash', `mqtt://u:${PW}#1@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['unparseable/slash', `mqtt://u:${PW}/1@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['unparseable/question-mark', `mqtt://u:${PW}?1@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['unparseable/percent', `mqtt://u:${PW}%zz@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['unparseable/bad-port', `mqtt://u:${PW}@127.0.0.1:99999`, 'mqtt://***@127.0.0.1:99999'],
+    ['unparseable/at-in-password', `mqtt://u:${PW}@x@127.0.0.1`, 'mqtt://***@127.0.0.1'],
+    ['parseable-but-misread/at-after-host', `mqtt://u:12/${PW}@127.0.0.1`, 'mqtt://***@127.0.0.1'],
+    ['no-scheme/user-info', `u:${PW}@127.0.0.1:1883`, '***@127.0.0.1:1883'],
+    ['query/key', `http://127.0.0.1:8080/ip?key=${PW}`, 'http://127.0.0.1:8080/ip?***'],
+    ['query/bare-value', `http://127.0.0.1/ip?${PW}`, 'http://127.0.0.1/ip?***'],
+    ['fragment', `http://127.0.0.1/ip#${PW}`, 'http://127.0.0.1/ip#***'],
+    ['both', `http://u:${PW}@127.0.0.1/p?t=${PW}`, 'http://***@127.0.0.1/p?***'],
+  ])('%s', (_name, input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+  });
+
+  it.each([
+    ['plain', 'https://cloudflare.com/cdn-cgi/trace'],
+    ['local-source', 'local:eth0'],
+    ['host-port', 'core-mosquitto:1883'],
+    ['empty', ''],
+  ])('nothing-to-hide/%s/unchanged', (_name, input) => {
+    expect(redactUrl(input)).toBe(input);
+  });
+
+  it('is idempotent', () => {
+    const once = redactUrl(`mqtt://u:${PW}#@127.0.0.1?x=${PW}`);
+    expect(redactUrl(once)).toBe(once);
+  });
+
+  it.each([
+    ['path-is-secret', `https://hc-ping.com/${PW}`, 'https://hc-ping.com/…'],
+    ['with-user-info', `https://u:${PW}#@hc-ping.com/${PW}?x`, 'https://***@hc-ping.com/…'],
+  ])('origin/%s', (_name, input, expected) => {
+    expect(urlOrigin(input)).toBe(expected);
+  });
+});
+
+describe('redactText finds URLs in prose and JSON', () => {
+  it.each([
+    [
+      'sentence',
+      `Could not connect to mqtt://u:${PW}#@127.0.0.1:1883.`,
+      'Could not connect to mqtt://***@127.0.0.1:1883.',
+    ],
+    ['parenthesis', `(see http://127.0.0.1/ip?key=${PW})`, '(see http://127.0.0.1/ip?***)'],
+    ['quoted', `'mqtt://u:${PW}@127.0.0.1' is not a URL`, "'mqtt://***@127.0.0.1' is not a URL"],
+    ['two-urls', `a http://u:${PW}@h1 b https://h2/?k=${PW}`, 'a http://***@h1 b https://h2/?***'],
+    [
+      'json-escaped-quote',
+      `{"msg":"x \\"http://h/?k=${PW}\\" y","n":1}`,
+      '{"msg":"x \\"http://h/?***\\" y","n":1}',
+    ],
+  ])('%s', (_name, input, expected) => {
+    const out = redactText(input);
+    expect(out).toBe(expected);
+    expect(out).not.toContain(PW);
+  });
+
+  it('json-lines/stay-valid-json', () => {
+    const line = JSON.stringify({ msg: `failed: "mqtt://u:${PW}\\"@h"`, url: `http://h/p?a=${PW}` });
+    const out = redactText(line);
+    expect(() => JSON.parse(out)).not.toThrow();
+    expect(out).not.toContain(PW);
+  });
+
+  it('secret-values/replaced/short-ones-left-alone', () => {
+    expect(redactText(`token ${PW} and abc`, [PW, 'abc'])).toBe('token [Redacted] and abc');
+  });
+});
+
+describe('the one list of secrets', () => {
+  it('secret-keys/cover-every-credential-key', () => {
+    expect([...SECRET_KEYS].sort()).toEqual(
+      ['cloudflare_api_token', 'ha_token', 'http_token', 'mqtt_password', 'plug_password'].sort(),
+    );
+  });
+
+  it('secret-values/set-ones-longest-first', () => {
+    expect(
+      secretValues({ mqtt_password: 'short-pw', http_token: `long-${PW}-token`, ha_token: 'x' }),
+    ).toEqual([`long-${PW}-token`, 'short-pw']);
+  });
+});
