@@ -683,7 +683,7 @@ describe('resolver caches and records that change behind our back (review findin
     await world.clock.advance(60_000);
     const stop = new AbortController();
     const cycle = world.agent.reconciler.runCycle({ reason: 'test', signal: stop.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    await world.cf.waitForRequest((r) => r.method === 'PATCH');
     stop.abort();
     await cycle;
     expect(ev.filter((e) => e.type === 'dns_update_failed')).toEqual([]);

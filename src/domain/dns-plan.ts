@@ -97,6 +97,78 @@ export function deferUntil(state: RecordState, now: number, minIntervalMs: numbe
   return now < until ? until : null;
 }
 
+/**
+ * Why a Cloudflare call failed, as far as retrying goes: the API error kinds of src/errors.ts, plus
+ * `recheck` (a state of the zone only the user can fix) and `other` (anything else that threw).
+ */
+export type FailureKind =
+  | 'rate_limited'
+  | 'auth'
+  | 'transient'
+  | 'client'
+  | 'not_found'
+  | 'already_exists'
+  | 'malformed'
+  | 'recheck'
+  | 'other';
+
+/** When a record is looked at again after a failure, and on which schedule. */
+export type FailurePlan =
+  /** A refused change: not retried until the public IP or the record's settings change. */
+  | { kind: 'block' }
+  | {
+      kind: 'retry';
+      afterMs: number;
+      /** The record's consecutive failures after this one (only the backoff schedule counts them). */
+      failures: number;
+      schedule: 'rate_limit' | 'permission' | 'recheck' | 'refused_read' | 'backoff';
+    };
+
+/**
+ * After a failure: 429 → Retry-After (300 s without); 401/403 and zone problems → every 10 min;
+ * another 4xx on a **write** blocks the record until the IP or config changes, while the same on a
+ * **read** (a zone or record listing) is not a verdict on the change and is retried every 10 min;
+ * anything else → exponential backoff with full jitter.
+ */
+export function planAfterFailure(
+  failure: { kind: FailureKind; write: boolean; retryAfterMs?: number | undefined },
+  failures: number,
+  random: () => number,
+): FailurePlan {
+  switch (failure.kind) {
+    case 'rate_limited':
+      return { kind: 'retry', afterMs: failure.retryAfterMs ?? 300_000, failures, schedule: 'rate_limit' };
+    case 'auth':
+      return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'permission' };
+    case 'recheck':
+      return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'recheck' };
+    case 'client':
+      return failure.write
+        ? { kind: 'block' }
+        : { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'refused_read' };
+    default:
+      return {
+        kind: 'retry',
+        afterMs: backoffDelay(failures + 1, random),
+        failures: failures + 1,
+        schedule: 'backoff',
+      };
+  }
+}
+
+/** Longest reuse of a zone listing while DoH is down. */
+export const DOH_DOWN_LISTING_REUSE_CAP_MS = 60_000;
+
+/**
+ * While DoH fails, how long a zone's record listing is reused instead of listing again: half the
+ * interval, at most 60 s. Half the interval because jitter is at most half of it, so every timer
+ * cycle still reads afresh (an edit behind our back is found within one interval as before); only
+ * cycles triggered in between (sync commands, WAN back) reuse the listing.
+ */
+export function dohDownListingReuseMs(intervalSeconds: number): number {
+  return Math.max(0, Math.min(DOH_DOWN_LISTING_REUSE_CAP_MS, Math.floor((intervalSeconds * 1000) / 2)));
+}
+
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(failures-1))]. */
 export function backoffDelay(failures: number, random: () => number): number {
   const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));

@@ -12,18 +12,17 @@ import type {
   NewRecord,
   RecordPatch,
   RecordType,
-  Zone,
 } from '../dns/dns-provider.js';
 import {
   API_RECHECK_MS,
-  AUTH_RETRY_MS,
   aggregateStatus,
   apiCacheFresh,
-  backoffDelay,
   deferUntil,
+  dohDownListingReuseMs,
+  type FailureKind,
   gate,
-  HOUR_MS,
   judgeDoh,
+  planAfterFailure,
   planFromApi,
 } from '../domain/dns-plan.js';
 import { ipEquals } from '../domain/ip.js';
@@ -33,10 +32,19 @@ import type { Detection, IpFamily } from '../ip/ip-source.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
+import { ZoneView } from './zone-view.js';
 
 export type ReconcilerConfig = Pick<
   Config,
-  'records' | 'zone' | 'ip_version' | 'ttl' | 'ttl_explicit' | 'proxied' | 'create_missing_records' | 'mode'
+  | 'records'
+  | 'zone'
+  | 'ip_version'
+  | 'ttl'
+  | 'ttl_explicit'
+  | 'proxied'
+  | 'create_missing_records'
+  | 'mode'
+  | 'interval_seconds'
 > & { min_update_interval_seconds: number };
 
 export interface ReconcilerDeps {
@@ -80,7 +88,6 @@ interface WorkItem {
   op: { kind: 'patch'; patch: RecordPatch; old: string | null } | { kind: 'create'; record: NewRecord };
 }
 
-const ZONE_CACHE_MS = HOUR_MS;
 /** How many records are observed (DoH or API reads) at once. */
 const OBSERVE_CONCURRENCY = 8;
 
@@ -100,10 +107,10 @@ async function runLimited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: numb
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
-  #zones: { at: number; zones: Zone[] } | null = null;
-  #zonesLoading: Promise<Zone[]> | null = null;
-  /** One listing per zone per cycle, shared by every record that needs an API read. */
-  readonly #listings = new Map<string, Promise<DnsRecord[]>>();
+  /** Zones and record listings as read through the API (null without a token). */
+  readonly #view: ZoneView | null;
+  /** Errors thrown by a write (create, PATCH, batch): only a refused write blocks a record. */
+  readonly #writeErrors = new WeakSet<object>();
   /** The running cycle's signal (aborted when the agent stops). */
   #signal: AbortSignal | undefined;
   /** Warnings logged once per outage: key → when it started. */
@@ -111,6 +118,7 @@ export class Reconciler {
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
+    this.#view = deps.provider ? new ZoneView(deps.provider, deps.clock) : null;
     // A refusal blocks a record until the IP or the configuration changes; a restart may carry a
     // new token or new permissions, so it counts as a change.
     for (const st of Object.values(deps.state.state.dns.records)) st.blocked_for = null;
@@ -127,7 +135,7 @@ export class Reconciler {
     const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
     this.#pruneState();
 
-    this.#listings.clear();
+    this.#view?.newCycle();
     this.#signal = signal;
     const desiredByFamily = new Map<IpFamily, string>();
     const problems: string[] = [];
@@ -203,7 +211,7 @@ export class Reconciler {
         if (!zoneId || !recordId) {
           const rc = this.#d.config.records.find((r) => r.name === st.name);
           if (!rc) continue;
-          const zone = await this.#zoneFor(rc, signal);
+          const zone = await this.#view!.zoneFor(rc.name, rc.zone ?? this.#d.config.zone, signal);
           const found = await provider.listRecords(zone.id, { name: st.name, type: st.type }, signal);
           if (found.length !== 1) continue;
           zoneId = zone.id;
@@ -293,6 +301,8 @@ export class Reconciler {
     let needApi = false;
     /** DoH showed something else than the desired content (or nothing). */
     let dohDisagrees = false;
+    /** The DoH lookup failed: the API is asked instead, reusing a listing read moments ago. */
+    let dohFailed = false;
     const proxied = rc.proxied ?? (st.proxied === true ? true : undefined);
     if (proxied === true) {
       if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
@@ -302,6 +312,7 @@ export class Reconciler {
       try {
         verdict = judgeDoh(await doh.resolve(rc.name, type, signal), desired, st, now);
       } catch (err) {
+        if (signal?.aborted) throw err; // stopping: not a DoH problem
         this.#warnOnce(
           `doh:${key}`,
           provider
@@ -312,6 +323,7 @@ export class Reconciler {
         if (!provider)
           return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
         needApi = true;
+        dohFailed = true;
       }
       if (verdict) this.#recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
       if (verdict?.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
@@ -342,6 +354,8 @@ export class Reconciler {
         const sawThis = st.api_checked_ip !== null && ipEquals(st.api_checked_ip, desired);
         if (wroteThis || sawThis) needApi = true;
         dohDisagrees = true;
+        // Not in sync from here on, whatever happens next (a stop may abandon the rest of the cycle).
+        if (st.status !== 'error') st.status = 'out_of_sync';
         if (verdict.kind === 'differs') st.content = verdict.observed.join(',');
         else st.content = null;
       }
@@ -365,7 +379,7 @@ export class Reconciler {
     if (configuredZone && st.zone_id && st.zone_name !== configuredZone) {
       // The cached ids belong to another zone (the zone setting changed), or the state predates
       // zone names: compare with the configured zone (the zone list is cached for an hour).
-      const zone = await this.#zoneFor(rc, signal);
+      const zone = await this.#view!.zoneFor(rc.name, configuredZone, signal);
       if (zone.id !== st.zone_id) {
         st.zone_id = null;
         st.record_id = null;
@@ -376,11 +390,13 @@ export class Reconciler {
     if (needApi || !st.record_id || !st.zone_id) {
       let zoneId = st.zone_id;
       if (!zoneId) {
-        const zone = await this.#zoneFor(rc, signal);
+        const zone = await this.#view!.zoneFor(rc.name, configuredZone, signal);
         zoneId = zone.id;
         st.zone_name = zone.name;
       }
-      const records = (await this.#zoneRecords(zoneId, signal)).filter(
+      // With DoH down, a listing read moments ago (another cycle's) stands in for the lookup.
+      const reuseMs = dohFailed ? dohDownListingReuseMs(config.interval_seconds) : 0;
+      const records = (await this.#view!.records(zoneId, signal, reuseMs)).filter(
         (r) => r.name === rc.name && r.type === type,
       );
       st.zone_id = zoneId;
@@ -430,6 +446,7 @@ export class Reconciler {
       if (config.ttl_explicit || rc.ttl !== undefined) patch.ttl = rc.ttl ?? config.ttl;
       const proxiedSetting = rc.proxied ?? config.proxied;
       if (proxiedSetting !== undefined) patch.proxied = proxiedSetting;
+      this.#pending(st, `changing from ${old ?? 'unknown'} to ${desired}`);
       return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
     }
     if (!config.create_missing_records) {
@@ -444,6 +461,7 @@ export class Reconciler {
     const record: NewRecord = { name: rc.name, type, content: desired, ttl: rc.ttl ?? config.ttl };
     const proxiedSetting = rc.proxied ?? config.proxied;
     if (proxiedSetting !== undefined) record.proxied = proxiedSetting;
+    this.#pending(st, `creating it with ${desired}`);
     return { rc, type, key, desired, zoneId, op: { kind: 'create', record } };
   }
 
@@ -458,18 +476,25 @@ export class Reconciler {
         const patches = items.filter((i) => i.op.kind === 'patch');
         const posts = items.filter((i) => i.op.kind === 'create');
         try {
-          const res = await provider.batch(
-            zoneId,
-            {
-              patches: patches.map((i) => (i.op as { patch: RecordPatch }).patch),
-              posts: posts.map((i) => (i.op as { record: NewRecord }).record),
-            },
-            signal,
+          const res = await this.#write(
+            provider.batch(
+              zoneId,
+              {
+                patches: patches.map((i) => (i.op as { patch: RecordPatch }).patch),
+                posts: posts.map((i) => (i.op as { record: NewRecord }).record),
+              },
+              signal,
+            ),
           );
           for (const [n, item] of patches.entries()) this.#written(item, res.patches[n], result);
           for (const [n, item] of posts.entries()) this.#written(item, res.posts[n], result);
           continue;
         } catch (err) {
+          if (signal?.aborted) {
+            // Stopping: the batch may or may not have been applied; nothing is tried one by one.
+            for (const item of items) this.#fail(item.rc.name, item.type, err, item.desired, result);
+            continue;
+          }
           if (err instanceof CloudflareApiError && (err.kind === 'rate_limited' || err.kind === 'auth')) {
             for (const item of items) this.#fail(item.rc.name, item.type, err, item.desired, result);
             continue;
@@ -481,7 +506,10 @@ export class Reconciler {
         }
       }
       for (const item of items) {
-        if (signal?.aborted) break;
+        if (signal?.aborted) {
+          this.#abandoned(item.rc.name, item.type, false, result);
+          continue;
+        }
         try {
           this.#written(item, await this.#applyOne(item, signal), result);
         } catch (err) {
@@ -497,7 +525,7 @@ export class Reconciler {
       provider.listRecords(item.zoneId, { name: item.rc.name, type: item.type }, signal);
     if (item.op.kind === 'patch') {
       try {
-        return await provider.patchRecord(item.zoneId, item.op.patch, signal);
+        return await this.#write(provider.patchRecord(item.zoneId, item.op.patch, signal));
       } catch (err) {
         if (!(err instanceof CloudflareApiError && err.kind === 'not_found')) throw err;
         // The cached id is stale (the record was deleted or recreated): look again.
@@ -505,7 +533,9 @@ export class Reconciler {
         if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
         if (plan.kind === 'in_sync') return plan.record;
         if (plan.kind === 'update')
-          return provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal);
+          return this.#write(
+            provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal),
+          );
         if (!this.#d.config.create_missing_records) throw err;
         const record: NewRecord = {
           name: item.rc.name,
@@ -515,18 +545,20 @@ export class Reconciler {
         };
         const p = item.rc.proxied ?? this.#d.config.proxied;
         if (p !== undefined) record.proxied = p;
-        return provider.createRecord(item.zoneId, record, signal);
+        return this.#write(provider.createRecord(item.zoneId, record, signal));
       }
     }
     try {
-      return await provider.createRecord(item.zoneId, item.op.record, signal);
+      return await this.#write(provider.createRecord(item.zoneId, item.op.record, signal));
     } catch (err) {
       if (!(err instanceof CloudflareApiError && err.kind === 'already_exists')) throw err;
       // Someone (or an earlier try of ours) created it meanwhile: re-read and treat as satisfied.
       const plan = planFromApi(await relist(), item.desired);
       if (plan.kind === 'in_sync') return plan.record;
       if (plan.kind === 'update')
-        return provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal);
+        return this.#write(
+          provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal),
+        );
       if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
       throw err;
     }
@@ -538,6 +570,7 @@ export class Reconciler {
     const now = clock.now();
     const old = item.op.kind === 'patch' ? item.op.old : null;
     if (record) this.#remember(st, record, item.desired);
+    this.#view?.written(item.zoneId, record);
     st.content = item.desired;
     st.last_update = now;
     st.last_written_content = item.desired;
@@ -569,58 +602,90 @@ export class Reconciler {
     const st = this.#recordState(name, type);
     const now = clock.now();
     const message = errorMessage(err);
+    const write = typeof err === 'object' && err !== null && this.#writeErrors.has(err);
     if (this.#signal?.aborted) {
-      // The agent is stopping: the request was abandoned, not failed. Leave the record as it was.
-      logger.info(
-        { record: name, type },
-        `Stopping: the change to ${type} ${name} was abandoned; it is retried at the next start.`,
-      );
+      // The agent is stopping: the request was abandoned, not failed. No backoff, no event.
+      const stale = st.content === null || !ipEquals(st.content, desired);
+      if (write || (stale && (st.status === 'in_sync' || st.status === 'updating'))) {
+        this.#abandoned(name, type, write, result);
+      }
       return;
     }
     // The same failure again (a retry during an outage) is not news: debug log, no new event.
     const repeat = st.status === 'error' && st.error === message;
-    let retryAt: number | null = null;
     if (err instanceof CloudflareApiError && err.kind === 'not_found') {
       // The cached zone or record id is gone (zone deleted and re-added…): find them afresh.
       st.zone_id = null;
       st.zone_name = null;
       st.record_id = null;
-      this.#zones = null;
+      this.#view?.forget();
     }
-    if (err instanceof RecheckLaterError) {
-      retryAt = now + AUTH_RETRY_MS;
-    } else if (err instanceof CloudflareApiError) {
-      switch (err.kind) {
-        case 'rate_limited':
-          retryAt = now + (err.retryAfterMs ?? 300_000);
-          break;
-        case 'auth':
-          retryAt = now + AUTH_RETRY_MS;
-          break;
-        case 'client': {
-          const rc = this.#d.config.records.find((r) => r.name === name);
-          st.blocked_for = rc ? this.#blockKey(rc, desired) : null;
-          break;
-        }
-        default:
-          st.failures++;
-          retryAt = now + backoffDelay(st.failures, random);
-      }
+    const kind: FailureKind =
+      err instanceof RecheckLaterError ? 'recheck' : err instanceof CloudflareApiError ? err.kind : 'other';
+    const retryAfterMs = err instanceof CloudflareApiError ? err.retryAfterMs : undefined;
+    const plan = planAfterFailure({ kind, write, retryAfterMs }, st.failures, random);
+    let retryAt: number | null = null;
+    if (plan.kind === 'block') {
+      const rc = this.#d.config.records.find((r) => r.name === name);
+      st.blocked_for = rc ? this.#blockKey(rc, desired) : null;
     } else {
-      st.failures++;
-      retryAt = now + backoffDelay(st.failures, random);
+      retryAt = now + plan.afterMs;
+      st.failures = plan.failures;
     }
     st.next_attempt_at = retryAt;
     this.#settled(st, 'error', st.content, message, result);
     this.#retryAt(result, retryAt);
     const when = retryAt === null ? null : new Date(retryAt).toISOString();
-    const line = `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`;
+    let line = `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`;
+    if (plan.kind === 'retry' && plan.schedule === 'refused_read') {
+      // Not a verdict on the change: the record is read again on the permission schedule.
+      st.message = `${message}; this was a read, not a change, so it is tried again every 10 min (next after ${when})`;
+      line = `Could not read ${type} ${name} from Cloudflare: ${message}. A refused read does not block the record: it is read again every 10 min (next after ${when}); if this repeats, check cloudflare_api_url and the token's zone resources.`;
+    }
     if (repeat) {
       logger.debug({ record: name, type, err: message, retry_at: when, failures: st.failures }, line);
       return;
     }
     logger.warn({ record: name, type, err: message, retry_at: when }, line);
     events.emit('dns_update_failed', { record: name, record_type: type, error: message, retry_at: when });
+  }
+
+  /** A stop cut this record's cycle short: it is not known to be in sync, and says so. */
+  #abandoned(name: string, type: RecordType, wrote: boolean, result: CycleResult): void {
+    const st = this.#recordState(name, type);
+    const what = wrote
+      ? `the change of ${type} ${name} was abandoned while Cloudflare was writing it (it may or may not have been applied)`
+      : `the check of ${type} ${name} was abandoned`;
+    this.#d.logger.info(
+      { record: name, type },
+      `Stopping: ${what}; it is checked and corrected at the next start.`,
+    );
+    if (st.status === 'error') return; // already says it is not in sync, and why
+    st.status = 'out_of_sync';
+    st.error = null;
+    st.message = `${what} because the agent stopped; checked again at the next start`;
+    result.ok = false;
+    result.summary.push(`${name} ${type}: ${st.message}`);
+  }
+
+  /**
+   * A write is about to be sent: until it is confirmed the record is not in sync. A record in
+   * `error` keeps its status and error (a retry), so the same failure again is recognised.
+   */
+  #pending(st: RecordState, message: string): void {
+    if (st.status === 'error') return;
+    st.status = 'out_of_sync';
+    st.message = message;
+  }
+
+  /** Runs a write call; a failure it throws is remembered as a refused or failed write. */
+  async #write<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) this.#writeErrors.add(err);
+      throw err;
+    }
   }
 
   /**
@@ -717,52 +782,6 @@ export class Reconciler {
   #retryAt(result: CycleResult, at: number | null): void {
     if (at === null) return;
     result.retryAt = result.retryAt === null ? at : Math.min(result.retryAt, at);
-  }
-
-  #zoneRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]> {
-    let listing = this.#listings.get(zoneId);
-    if (!listing) {
-      listing = this.#d.provider!.listRecords(zoneId, {}, signal);
-      this.#listings.set(zoneId, listing);
-      // A failed listing is not reused: the next record asks again (and meets the same pause or backoff).
-      listing.catch(() => this.#listings.delete(zoneId));
-    }
-    return listing;
-  }
-
-  async #zoneFor(rc: RecordConfig, signal?: AbortSignal): Promise<Zone> {
-    const provider = this.#d.provider!;
-    const now = this.#d.clock.now();
-    const want = rc.zone ?? this.#d.config.zone;
-    const pick = (zones: Zone[]): Zone | undefined =>
-      want
-        ? zones.find((z) => z.name === want)
-        : zones
-            .filter((z) => rc.name === z.name || rc.name.endsWith(`.${z.name}`))
-            .sort((a, b) => b.name.length - a.name.length)[0];
-    if (this.#zones && now - this.#zones.at < ZONE_CACHE_MS) {
-      const hit = pick(this.#zones.zones);
-      if (hit) return hit;
-    }
-    this.#zonesLoading ??= provider.listZones(signal).finally(() => {
-      this.#zonesLoading = null;
-    });
-    const zones = await this.#zonesLoading;
-    this.#zones = { at: now, zones };
-    const hit = pick(zones);
-    if (hit) return hit;
-    throw new ZoneNotFoundError(
-      want
-        ? `the zone ${want} is not visible to the API token: add it to the token's Zone Resources (Zone · Zone · Read, Zone · DNS · Edit) or fix zone`
-        : `no zone visible to the API token contains ${rc.name}: add the zone to the token's Zone Resources or set zone`,
-    );
-  }
-}
-
-/** Retried like a permission problem (every 10 min): the user is likely fixing the token. */
-class ZoneNotFoundError extends CloudflareApiError {
-  constructor(message: string) {
-    super('auth', message);
   }
 }
 

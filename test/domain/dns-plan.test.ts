@@ -6,8 +6,11 @@ import {
   BACKOFF_CAP_MS,
   backoffDelay,
   deferUntil,
+  dohDownListingReuseMs,
+  type FailureKind,
   gate,
   judgeDoh,
+  planAfterFailure,
   planFromApi,
 } from '../../src/domain/dns-plan.js';
 import { freshRecordState, type RecordState } from '../../src/state/schema.js';
@@ -147,6 +150,53 @@ describe('apiCacheFresh (proxied records re-read hourly or on IP change)', () =>
     ['never-read', st(), '81.2.69.1', NOW, false],
   ] as const)('%s', (_n, s, ip, now, fresh) => {
     expect(apiCacheFresh(s, ip, now)).toBe(fresh);
+  });
+});
+
+describe('planAfterFailure (which failure waits for what)', () => {
+  const half = () => 0.5;
+  it.each([
+    [
+      'read/client-4xx/retried-on-the-permission-schedule',
+      'client',
+      false,
+      undefined,
+      'refused_read',
+      600_000,
+    ],
+    ['write/client-4xx/blocked-until-ip-or-config-changes', 'client', true, undefined, 'block', null],
+    ['read/auth/permission-schedule', 'auth', false, undefined, 'permission', 600_000],
+    ['write/auth/permission-schedule', 'auth', true, undefined, 'permission', 600_000],
+    ['read/rate-limited/retry-after', 'rate_limited', false, 120_000, 'rate_limit', 120_000],
+    ['write/rate-limited/no-retry-after-is-300s', 'rate_limited', true, undefined, 'rate_limit', 300_000],
+    ['recheck/conflict-or-not-creatable/every-10-min', 'recheck', true, undefined, 'recheck', 600_000],
+    ['read/transient/backoff', 'transient', false, undefined, 'backoff', 10_000],
+    ['write/transient/backoff', 'transient', true, undefined, 'backoff', 10_000],
+    ['read/malformed/backoff', 'malformed', false, undefined, 'backoff', 10_000],
+    ['write/not-found/backoff', 'not_found', true, undefined, 'backoff', 10_000],
+    ['other/anything-else/backoff', 'other', false, undefined, 'backoff', 10_000],
+  ] as const)('%s', (_n, kind, write, retryAfterMs, schedule, afterMs) => {
+    // Two failures so far: the backoff ceiling of the third is 20 s, half of it drawn.
+    const plan = planAfterFailure({ kind: kind as FailureKind, write, retryAfterMs }, 2, half);
+    if (schedule === 'block') {
+      expect(plan).toEqual({ kind: 'block' });
+      return;
+    }
+    expect(plan).toMatchObject({ kind: 'retry', schedule, afterMs });
+    // Only the backoff schedule counts failures (it grows with them).
+    expect(plan.kind === 'retry' && plan.failures).toBe(schedule === 'backoff' ? 3 : 2);
+  });
+});
+
+describe('dohDownListingReuseMs (DoH down: how long a zone listing is reused)', () => {
+  it.each([
+    ['interval-60s/half-of-it', 60, 30_000],
+    ['interval-10s/half-of-it', 10, 5_000],
+    ['interval-1s/half-of-it', 1, 500],
+    ['interval-300s/capped-at-60s', 300, 60_000],
+    ['interval-1-day/capped-at-60s', 86_400, 60_000],
+  ] as const)('%s', (_n, interval, ms) => {
+    expect(dohDownListingReuseMs(interval)).toBe(ms);
   });
 });
 

@@ -162,6 +162,10 @@ export class FakeCloudflare {
   #perms: FakePermissions = { zoneRead: true, dnsRead: true, dnsEdit: true };
   #seq = 0;
   readonly #pending = new Set<Pending>();
+  #waiters: Array<{
+    match: (r: LoggedRequest, doh: boolean) => boolean;
+    resolve: (r: LoggedRequest) => void;
+  }> = [];
 
   private constructor(server: Server, port: number, options: FakeCloudflareOptions) {
     this.#server = server;
@@ -328,6 +332,37 @@ export class FakeCloudflare {
     this.#dohLog = [];
   }
 
+  /**
+   * Resolves with the first request that matches, already logged (since the last clearLog) or still
+   * to come: how a test waits for "the write has reached Cloudflare" without sleeping. API requests
+   * unless `target: 'doh'`. Rejects after `timeoutMs` (real time) so a test that waits in vain says why.
+   */
+  waitForRequest(
+    match: (r: LoggedRequest) => boolean,
+    options: { target?: 'api' | 'doh'; timeoutMs?: number } = {},
+  ): Promise<LoggedRequest> {
+    const doh = options.target === 'doh';
+    const seen = (doh ? this.#dohLog : this.#log).find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LoggedRequest>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? 5_000;
+      const waiter = {
+        match: (r: LoggedRequest, isDoh: boolean) => isDoh === doh && match(r),
+        resolve: (r: LoggedRequest) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(
+          new Error(`FakeCloudflare: no matching ${doh ? 'DoH' : 'API'} request within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
   async close(): Promise<void> {
     for (const p of this.#pending) {
       if (p.timer) clearTimeout(p.timer);
@@ -363,6 +398,10 @@ export class FakeCloudflare {
       at: this.#now(),
     };
     (isDoh ? this.#dohLog : this.#log).push(entry);
+    for (const w of this.#waiters.filter((x) => x.match(entry, isDoh))) {
+      this.#waiters = this.#waiters.filter((x) => x !== w);
+      w.resolve(entry);
+    }
 
     const fault = this.#takeFault(isDoh ? 'doh' : 'api', method, url.pathname);
     if (fault) return this.#answerFault(fault, url.pathname, req, res);
