@@ -2,9 +2,13 @@
  * DNS benchmark against the loopback fake Cloudflare (API + DoH) and fake IP echo services.
  * For 10 and 100 records in one zone it measures Cloudflare API calls per steady-state cycle,
  * calls per IP change, and the time from a sync trigger to every record being correct at the fake.
- * Figures are printed; nothing here fails on timing.
+ * It also times IP detection alone with five loopback sources, some of them hung (the hedging
+ * benefit of asking every source at once). Figures are printed; nothing here fails on timing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { detectPublicIp } from '../src/ip/detector.js';
+import { closeFamilyDispatchers, HttpIpSource } from '../src/ip/http-source.js';
+import { type EchoServer, startEchoServer } from '../test/fakes/ip-echo.js';
 import { makeWorld, type World } from '../test/helpers/world.js';
 
 const ROUNDS = 20;
@@ -68,6 +72,61 @@ describe('DNS reconciliation benchmark (loopback fake Cloudflare)', () => {
       '| records | API calls / steady cycle | DoH queries / steady cycle | API calls / IP change | p50 ms | p95 ms | max ms |',
       '|---|---|---|---|---|---|---|',
       ...results,
+      '',
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+  });
+});
+
+const DETECT_ROUNDS = 30;
+
+/**
+ * Detection latency with `hung` of five sources never answering (http_timeout_ms 5000), or with
+ * `liars` fast sources agreeing on a wrong address while the others answer 20 ms later.
+ */
+async function benchDetection(hung: number, liars = 0): Promise<string> {
+  const servers: EchoServer[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const handler =
+        i < hung
+          ? () => ({ hang: true })
+          : i < hung + liars
+            ? '81.2.69.66'
+            : liars > 0
+              ? () => ({ body: '81.2.69.1', delayMs: 20 })
+              : '81.2.69.1';
+      servers.push(await startEchoServer(handler));
+    }
+    const sources = servers.map((s) => new HttpIpSource({ url: s.url, timeoutMs: 5000 }));
+    const times: number[] = [];
+    let verified = 0;
+    for (let round = 0; round < DETECT_ROUNDS; round++) {
+      const t0 = performance.now();
+      const detection = await detectPublicIp({ family: 4, sources, quorum: 2 });
+      times.push(performance.now() - t0);
+      if (detection.kind === 'verified' && detection.ip === '81.2.69.1') verified++;
+    }
+    times.sort((a, b) => a - b);
+    const what = liars > 0 ? `${liars} fast liars, 3 honest 20 ms later` : `${hung} of 5 hung`;
+    return `| ${what} | ${verified}/${DETECT_ROUNDS} | ${quantile(times, 0.5).toFixed(1)} | ${quantile(times, 0.95).toFixed(1)} | ${times[times.length - 1]!.toFixed(1)} |`;
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}
+
+describe('IP detection latency (five loopback sources, ip_quorum 2)', () => {
+  it('0 to 3 of 5 sources hung; two fast liars', async () => {
+    const rows: string[] = [];
+    for (const hung of [0, 1, 2, 3]) rows.push(await benchDetection(hung));
+    rows.push(await benchDetection(0, 2));
+    await closeFamilyDispatchers();
+    const table = [
+      '',
+      `IP detection benchmark (${DETECT_ROUNDS} detections each; hung sources never answer, http_timeout_ms 5000)`,
+      '| sources | right address | p50 ms | p95 ms | max ms |',
+      '|---|---|---|---|---|',
+      ...rows,
       '',
     ].join('\n');
     process.stdout.write(`${table}\n`);

@@ -1,7 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import type { NetworkInterfaceInfo } from 'node:os';
+import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCheck } from '../src/check.js';
 import { ConfigError } from '../src/errors.js';
+import type { AgentEvent } from '../src/events.js';
 import { buildSources, detectPublicIp } from '../src/ip/detector.js';
 import { closeFamilyDispatchers, HttpIpSource } from '../src/ip/http-source.js';
 import type { IpSource, SourceAnswer } from '../src/ip/ip-source.js';
@@ -16,6 +20,7 @@ import {
   traceBody,
 } from './fakes/ip-echo.js';
 import { logSink } from './helpers/log-sink.js';
+import { makeWorld, type World } from './helpers/world.js';
 
 const servers: EchoServer[] = [];
 async function serve(handler: EchoHandler, host?: '127.0.0.1' | '::1'): Promise<EchoServer> {
@@ -30,9 +35,22 @@ function http(url: string, timeoutMs = 2000): HttpIpSource {
 
 const never = new AbortController().signal;
 
+let world: World | null = null;
+
 afterEach(async () => {
+  await world?.close();
+  world = null;
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
+
+/** Resolves once `condition` holds (checked every 5 ms), or fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 afterAll(async () => {
   await closeFamilyDispatchers();
@@ -96,8 +114,8 @@ describe('detectPublicIp over loopback servers', () => {
     });
     expect(await ask(warp)).toMatchObject({
       ok: false,
-      kind: 'unparseable',
-      reason: expect.stringContaining('request went through WARP'),
+      kind: 'warp',
+      reason: "this host's traffic goes through Cloudflare WARP (warp=on)",
     });
   });
 
@@ -154,11 +172,11 @@ describe('detectPublicIp over loopback servers', () => {
   });
 
   it('wrong-family/ipv6-answer-to-an-ipv4-question', async () => {
-    const s = await serve('2001:db8::1');
+    const s = await serve('2a02:c7c::1');
     expect(await http(s.url).query(4, never)).toMatchObject({
       ok: false,
       kind: 'wrong_family',
-      reason: 'an IPv6 address (2001:db8::1) for an IPv4 question',
+      reason: 'an IPv6 address (2a02:c7c::1) for an IPv4 question',
     });
   });
 
@@ -315,9 +333,9 @@ describe('detectPublicIp over loopback servers', () => {
       const source = new HttpIpSource({ url: s.url, timeoutMs: 2000, dispatcher });
       expect(await source.query(4, never)).toMatchObject({ ok: true, ip: '81.2.69.1' });
       // Unpinned: a 127.0.0.1 fake may play an IPv6 echo service (only the answer is checked).
-      const v6 = await serve('2001:db8::9');
+      const v6 = await serve('2a02:c7c::9');
       const v6source = new HttpIpSource({ url: v6.url, timeoutMs: 2000, dispatcher });
-      expect(await v6source.query(6, never)).toMatchObject({ ok: true, ip: '2001:db8::9' });
+      expect(await v6source.query(6, never)).toMatchObject({ ok: true, ip: '2a02:c7c::9' });
       expect(await v6source.query(4, never)).toMatchObject({ ok: false, kind: 'wrong_family' });
     } finally {
       await dispatcher.close();
@@ -334,7 +352,7 @@ describe('family pinning', () => {
   it('v6-question/to-an-ipv4-only-server-by-name/fails-with-a-reason', async () => {
     // localhost resolves to 127.0.0.1 (and maybe ::1, where nothing listens): over a pinned IPv6
     // socket the request cannot reach the IPv4-only server.
-    const s = await serve('2001:db8::1');
+    const s = await serve('2a02:c7c::1');
     const byName = http(`http://localhost:${s.port}/`);
     const answer = await byName.query(6, never);
     expect(answer).toMatchObject({ ok: false, kind: 'unreachable' });
@@ -346,7 +364,7 @@ describe('family pinning', () => {
   });
 
   it('v6-question/to-an-ipv4-literal/refused-before-connecting', async () => {
-    const s = await serve('2001:db8::1');
+    const s = await serve('2a02:c7c::1');
     expect(await http(s.url).query(6, never)).toMatchObject({
       ok: false,
       kind: 'unreachable',
@@ -357,9 +375,9 @@ describe('family pinning', () => {
 
   it('v6-server-on-::1/answers-v6/refuses-a-v4-question', async (ctx) => {
     if (!v6) ctx.skip();
-    const s = await serve('2001:db8::42', '::1');
+    const s = await serve('2a02:c7c::42', '::1');
     expect(s.url).toBe(`http://[::1]:${s.port}/`);
-    expect(await http(s.url).query(6, never)).toEqual({ ok: true, source: s.url, ip: '2001:db8::42' });
+    expect(await http(s.url).query(6, never)).toEqual({ ok: true, source: s.url, ip: '2a02:c7c::42' });
     expect(await http(s.url).query(4, never)).toMatchObject({
       ok: false,
       reason: 'cannot ask over IPv4: the URL names an IPv6 address; use a host name or an IPv4 URL',
@@ -369,10 +387,10 @@ describe('family pinning', () => {
 
   it('v6-trace/h-is-the-bracketless-literal', async (ctx) => {
     if (!v6) ctx.skip();
-    const s = await serve(traceBody('2001:db8::42', '::1'), '::1');
+    const s = await serve(traceBody('2a02:c7c::42', '::1'), '::1');
     expect(await http(`${s.url}cdn-cgi/trace`).query(6, never)).toMatchObject({
       ok: true,
-      ip: '2001:db8::42',
+      ip: '2a02:c7c::42',
     });
   });
 });
@@ -389,7 +407,7 @@ describe('LocalIpSource', () => {
       iface('192.168.1.10', 'IPv4'),
       iface('fe80::1', 'IPv6'),
       iface('fd00::2', 'IPv6'),
-      iface('2001:db8:1::10', 'IPv6'),
+      iface('2a02:c7c:1::10', 'IPv6'),
     ],
     ppp0: [iface('81.2.69.1', 'IPv4')],
     wg0: [iface('100.64.0.7', 'IPv4')],
@@ -399,9 +417,9 @@ describe('LocalIpSource', () => {
 
   it.each<[string, string, 4 | 6, Partial<SourceAnswer>]>([
     ['any/v4/first-global', 'local', 4, { ok: true, ip: '81.2.69.1' }],
-    ['any/v6/skips-link-local-and-ula', 'local', 6, { ok: true, ip: '2001:db8:1::10' }],
+    ['any/v6/skips-link-local-and-ula', 'local', 6, { ok: true, ip: '2a02:c7c:1::10' }],
     ['iface/v4/global', 'local:ppp0', 4, { ok: true, ip: '81.2.69.1' }],
-    ['iface/v6/global', 'local:eth0', 6, { ok: true, ip: '2001:db8:1::10' }],
+    ['iface/v6/global', 'local:eth0', 6, { ok: true, ip: '2a02:c7c:1::10' }],
     [
       'iface/v4/private-only',
       'local:eth0',
@@ -448,7 +466,7 @@ describe('LocalIpSource', () => {
 
   it('quorum-1/local-source-verifies', async () => {
     const detection = await detectPublicIp({ family: 6, sources: [local('local')], quorum: 1 });
-    expect(detection).toMatchObject({ kind: 'verified', ip: '2001:db8:1::10', agreeing: ['local'] });
+    expect(detection).toMatchObject({ kind: 'verified', ip: '2a02:c7c:1::10', agreeing: ['local'] });
   });
 
   it('cgnat/local-answer-warns', async () => {
@@ -461,7 +479,7 @@ describe('watchLocalAddresses', () => {
   it('change/calls-onChange-once-per-change', async () => {
     const clock = new ManualClock();
     let current: ReturnType<InterfacesFn> = {
-      eth0: [iface('2001:db8::1', 'IPv6'), iface('fe80::1', 'IPv6')],
+      eth0: [iface('2a02:c7c::1', 'IPv6'), iface('fe80::1', 'IPv6')],
     };
     const changes: Array<[string[], string[]]> = [];
     const stop = new AbortController();
@@ -475,12 +493,12 @@ describe('watchLocalAddresses', () => {
     await clock.advance(10_000);
     expect(changes).toEqual([]);
     // A link-local change is not a change of global addresses.
-    current = { eth0: [iface('2001:db8::1', 'IPv6'), iface('fe80::2', 'IPv6')] };
+    current = { eth0: [iface('2a02:c7c::1', 'IPv6'), iface('fe80::2', 'IPv6')] };
     await clock.advance(10_000);
     expect(changes).toEqual([]);
-    current = { eth0: [iface('2001:db8::2', 'IPv6')], ppp0: [iface('81.2.69.1', 'IPv4')] };
+    current = { eth0: [iface('2a02:c7c::2', 'IPv6')], ppp0: [iface('81.2.69.1', 'IPv4')] };
     await clock.advance(10_000);
-    expect(changes).toEqual([[['2001:db8::2', '81.2.69.1'], ['2001:db8::1']]]);
+    expect(changes).toEqual([[['2a02:c7c::2', '81.2.69.1'], ['2a02:c7c::1']]]);
     await clock.advance(30_000);
     expect(changes).toHaveLength(1);
     stop.abort();
@@ -553,5 +571,280 @@ describe('buildSources', () => {
     const s = await serve('81.2.69.1');
     const [source] = buildSources([s.url], { timeoutMs: 1000 });
     expect(await source?.query(4, never)).toMatchObject({ ok: true, ip: '81.2.69.1' });
+  });
+});
+
+describe('majority quorum (SPEC §3.1)', () => {
+  const LIE = '81.2.69.66';
+  const TRUTH = '81.2.69.1';
+
+  it('two-fast-liars/three-slower-honest/the-honest-majority-wins', async () => {
+    const liars = [await serve(LIE), await serve(LIE)];
+    const honest = [
+      await serve(() => ({ body: TRUTH, delayMs: 150 })),
+      await serve(() => ({ body: TRUTH, delayMs: 150 })),
+      await serve(() => ({ body: TRUTH, delayMs: 150 })),
+    ];
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [...liars, ...honest].map((s) => http(s.url)),
+      quorum: 2,
+    });
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH });
+    if (detection.kind !== 'verified') return;
+    expect([...detection.agreeing].sort()).toEqual(honest.map((s) => s.url).sort());
+  });
+
+  it('one-of-five-hung/majority-decides-at-once/hung-request-cancelled', async () => {
+    const hung = await serve(() => ({ hang: true }));
+    const good = [await serve(TRUTH), await serve(TRUTH), await serve(TRUTH), await serve(TRUTH)];
+    const clock = new ManualClock();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [hung, ...good].map((s) => http(s.url, 10_000)),
+      quorum: 2,
+      clock,
+    });
+    // Decided without the settle window (the manual clock never moved) and without the hung source.
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH });
+    expect(detection.answers.map((a) => a.source)).not.toContain(hung.url);
+    expect(clock.pending).toBe(0);
+    expect(await hung.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('quorum-without-majority/settle-window/plurality-after-500ms', async () => {
+    const agree = [await serve(TRUTH), await serve(TRUTH)];
+    const hung = [
+      await serve(() => ({ hang: true })),
+      await serve(() => ({ hang: true })),
+      await serve(() => ({ hang: true })),
+    ];
+    const clock = new ManualClock();
+    let done = false;
+    const pending = detectPublicIp({
+      family: 4,
+      sources: [...agree, ...hung].map((s) => http(s.url, 10_000)),
+      quorum: 2,
+      clock,
+    }).then((d) => {
+      done = true;
+      return d;
+    });
+    await until(() => clock.pending === 1);
+    await until(() => hung.every((s) => s.hits === 1));
+    await clock.advance(499);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    const detection = await pending;
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH });
+    if (detection.kind !== 'verified') return;
+    expect([...detection.agreeing].sort()).toEqual(agree.map((s) => s.url).sort());
+    for (const s of hung) expect(await s.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('settle-window/tie/no-decision-naming-every-source', async () => {
+    const a = [await serve(TRUTH), await serve(TRUTH)];
+    const b = [await serve(LIE), await serve(LIE)];
+    const hung = await serve(() => ({ hang: true }));
+    const clock = new ManualClock();
+    const { logger, lines } = logSink();
+    const pending = detectPublicIp({
+      family: 4,
+      sources: [...a, ...b, hung].map((s) => http(s.url, 10_000)),
+      quorum: 2,
+      clock,
+      logger,
+    });
+    await until(() => lines().filter((l) => String(l['msg']).includes(' answered ')).length === 4);
+    await clock.advance(500);
+    const detection = await pending;
+    expect(detection.kind).toBe('unverified');
+    if (detection.kind !== 'unverified') return;
+    expect(detection.reason).toMatch(
+      /^the sources are split evenly between 81\.2\.69\.(1|66) and 81\.2\.69\.(1|66) \(2 each\), so no public IPv4 won: /,
+    );
+    expect(detection.reason).toContain(`${hung.url} → no answer within the settle window`);
+    for (const s of [...a, ...b]) expect(detection.reason).toContain(s.url);
+  });
+
+  it('all-answered/tie/no-decision-without-waiting', async () => {
+    const list = [await serve(TRUTH), await serve(LIE), await serve(TRUTH), await serve(LIE)];
+    const clock = new ManualClock();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: list.map((s) => http(s.url)),
+      quorum: 2,
+      clock,
+    });
+    expect(detection).toMatchObject({
+      kind: 'unverified',
+      reason: expect.stringContaining('split evenly between'),
+    });
+  });
+});
+
+describe('WARP veto (SPEC §3.1)', () => {
+  it.each<[string, Record<string, string>, string]>([
+    ['warp-on', { warp: 'on' }, 'Cloudflare WARP (warp=on)'],
+    ['gateway-on', { gateway: 'on' }, 'Cloudflare WARP with Gateway (gateway=on)'],
+  ])('trace-%s/vetoes-although-plain-sources-agree', async (_name, extra, said) => {
+    const trace = await serve(traceBody('81.2.69.99', '127.0.0.1', extra));
+    const plain = [
+      await serve(() => ({ body: '81.2.69.99', delayMs: 100 })),
+      await serve(() => ({ body: '81.2.69.99', delayMs: 100 })),
+      await serve(() => ({ body: '81.2.69.99', delayMs: 100 })),
+    ];
+    const traceUrl = `${trace.url}cdn-cgi/trace`;
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [http(traceUrl), ...plain.map((s) => http(s.url))],
+      quorum: 2,
+    });
+    expect(detection).toMatchObject({ kind: 'unverified', vetoed: 'warp', warnings: [] });
+    if (detection.kind !== 'unverified') return;
+    expect(detection.reason).toBe(
+      `${traceUrl} says this host's traffic goes through ${said}, so no source can see this network's own IPv4 address; turn WARP off on this host, exclude this host's traffic from WARP (split tunnel), or use local in ip_sources`,
+    );
+    for (const s of plain) expect(await s.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('warp-egress-answer/rejected-as-cloudflare', async () => {
+    const s = await serve('104.28.207.12');
+    expect(await http(s.url).query(4, never)).toMatchObject({ ok: false, kind: 'cloudflare' });
+  });
+
+  it('agent/veto-keeps-the-last-verified-address/one-warning/no-write', async () => {
+    let warp = false;
+    const trace = await serve(() =>
+      traceBody(warp ? '81.2.69.99' : '81.2.69.1', '127.0.0.1', { warp: warp ? 'on' : 'off' }),
+    );
+    const plain = await Promise.all(
+      [1, 2, 3].map(() => serve(() => (warp ? { body: '81.2.69.99', delayMs: 100 } : { body: '81.2.69.1' }))),
+    );
+    world = await makeWorld({
+      records: ['home.example.com'],
+      overrides: { ip_sources: [`${trace.url}cdn-cgi/trace`, ...plain.map((s) => s.url)] },
+    });
+    const w = world;
+    await w.agent.reconciler.runCycle({ reason: 'test' });
+    expect(w.cf.records({ name: 'home.example.com' })[0]?.content).toBe('81.2.69.1');
+
+    warp = true;
+    w.sink.clear();
+    w.cf.clearLog();
+    for (let i = 0; i < 2; i++) {
+      await w.clock.advance(61_000);
+      const result = await w.agent.reconciler.runCycle({ reason: 'test' });
+      expect(result.ipVerified).toBe(false);
+    }
+    expect(w.cf.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(w.cf.records({ name: 'home.example.com' })[0]?.content).toBe('81.2.69.1');
+    expect(w.agent.state.state.public_ip).toMatchObject({ ipv4: '81.2.69.1', verified: false });
+    expect(w.agent.state.state.public_ip.error).toContain('Cloudflare WARP (warp=on)');
+    const warnings = w.sink.lines().filter((l) => l['level'] === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]?.['msg'])).toContain('turn WARP off on this host');
+  });
+});
+
+describe('source labels: no secret from a source URL is shown', () => {
+  it('http-source/named-without-credentials-or-query/request-still-uses-them', async () => {
+    const s = await serve('81.2.69.1');
+    const url = `http://user:pa%24s@127.0.0.1:${s.port}/ip?key=SECRET#frag`;
+    const source = http(url);
+    expect(source.id).toBe(`http://127.0.0.1:${s.port}/ip`);
+    expect(await source.query(4, never)).toEqual({ ok: true, source: source.id, ip: '81.2.69.1' });
+    expect(s.requests[0]?.url).toBe('/ip?key=SECRET');
+    expect(s.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:pa$s').toString('base64')}`);
+  });
+
+  it('redirect-location/shown-without-credentials-or-query', async () => {
+    const s = await serve(() => ({
+      status: 302,
+      headers: { location: 'https://u:SECRET@ip.example.net/ip?key=SECRET' },
+    }));
+    expect(await http(s.url).query(4, never)).toMatchObject({
+      ok: false,
+      reason: 'answered HTTP 302 (redirect to https://ip.example.net/ip: configure the final URL)',
+    });
+  });
+
+  it('detector/any-source-id-is-labelled-once', async () => {
+    const { logger, text } = logSink();
+    const custom = (id: string, ip: string): IpSource => ({
+      id,
+      query: async (): Promise<SourceAnswer> => ({ ok: true, source: id, ip }),
+    });
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [
+        custom('https://a.example/ip?key=SECRET', '81.2.69.1'),
+        custom('https://b.example/ip', '81.2.69.1'),
+      ],
+      quorum: 2,
+      logger,
+    });
+    expect(detection).toMatchObject({
+      kind: 'verified',
+      agreeing: ['https://a.example/ip', 'https://b.example/ip'],
+    });
+    expect(JSON.stringify(detection)).not.toContain('SECRET');
+    expect(text()).not.toContain('SECRET');
+  });
+
+  it('full-path/event-state-file-status-logs-and-check/SECRET-never-shown', async () => {
+    let answers = ['81.2.69.1', '81.2.69.1', '81.2.69.1'];
+    const a = await serve(() => answers[0] ?? '');
+    const b = await serve(() => answers[1] ?? '');
+    const c = await serve(() => answers[2] ?? '');
+    const sources = [
+      `http://user:SECRET@127.0.0.1:${a.port}/ip?key=SECRET`,
+      `http://127.0.0.1:${b.port}/ip?token=SECRET&format=text`,
+      `http://127.0.0.1:${c.port}/ip#SECRET`,
+    ];
+    const labels = [a, b, c].map((s) => `http://127.0.0.1:${s.port}/ip`);
+    world = await makeWorld({ records: ['home.example.com'], overrides: { ip_sources: sources } });
+    const w = world;
+    const events: AgentEvent[] = [];
+    w.agent.events.on('test', (e) => {
+      events.push(e);
+    });
+
+    await w.agent.reconciler.runCycle({ reason: 'test' });
+    expect(a.requests[0]?.url).toBe('/ip?key=SECRET');
+    // Two of three make the majority; each source is named by its label.
+    const changed = events.find((e) => e.type === 'ip_changed');
+    const named = changed?.type === 'ip_changed' ? changed.sources : [];
+    expect(named.length).toBeGreaterThanOrEqual(2);
+    expect(labels).toEqual(expect.arrayContaining(named));
+    expect(w.agent.status().public_ip.sources_agreeing).toEqual(named);
+
+    // A cycle without agreement names every source in the state's error.
+    answers = ['81.2.69.7', '81.2.69.8', '81.2.69.1'];
+    await w.clock.advance(61_000);
+    await w.agent.reconciler.runCycle({ reason: 'test' });
+    for (const label of labels) expect(w.agent.state.state.public_ip.error).toContain(label);
+    const status = JSON.stringify(w.agent.status());
+    await w.agent.state.persist({ force: true });
+    const file = await readFile(join(w.stateDir, 'state.json'), 'utf8');
+
+    const out: string[] = [];
+    answers = ['81.2.69.1', '81.2.69.1', '81.2.69.1'];
+    const code = await runCheck(w.config, { out: (l) => out.push(l), logger: w.sink.logger });
+    expect(out.join('\n')).toMatch(
+      /Public IP: IPv4 81\.2\.69\.1 \(agreed by http:\/\/127\.0\.0\.1:\d+\/ip, /,
+    );
+    expect(code).not.toBe(2);
+
+    for (const [where, shown] of [
+      ['events', JSON.stringify(events)],
+      ['status document', status],
+      ['state.json', file],
+      ['logs', w.sink.text()],
+      ['check output', out.join('\n')],
+    ] as const) {
+      expect(shown, where).not.toContain('SECRET');
+      expect(shown, where).not.toContain('user:');
+    }
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type ConsensusAnswer, explainNoQuorum, tally } from '../src/domain/consensus.js';
+import {
+  type ConsensusAnswer,
+  type Decision,
+  decide,
+  explainNoQuorum,
+  sourceLabel,
+} from '../src/domain/consensus.js';
 import {
   CLOUDFLARE_RANGES,
   classifyIp,
@@ -8,6 +14,7 @@ import {
   isCloudflareAddress,
   normalizeIp,
   parseIp,
+  WARP_EGRESS_RANGES,
 } from '../src/domain/ip.js';
 import { CGNAT_WARNING, judgeAddress, parseBody } from '../src/ip/parse-body.js';
 import { traceBody } from './fakes/ip-echo.js';
@@ -25,25 +32,25 @@ describe('parseIp', () => {
     ['v4/surrounding-space', ' 1.2.3.4', null],
     ['v4/hex-octet', '0x7f.0.0.1', null],
     ['v4/prefix-length', '10.0.0.0/8', null],
-    ['v6/upper-case', '2001:DB8::1', '2001:db8::1'],
-    ['v6/full-form', '2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
-    ['v6/longest-run-compressed', '2001:db8:0:0:1:0:0:0', '2001:db8:0:0:1::'],
-    ['v6/tie-first-run-compressed', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-    ['v6/single-zero-group-kept', '2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['v6/upper-case', '2A02:C7C::1', '2a02:c7c::1'],
+    ['v6/full-form', '2a02:0c7c:0000:0000:0000:0000:0000:0001', '2a02:c7c::1'],
+    ['v6/longest-run-compressed', '2a02:c7c:0:0:1:0:0:0', '2a02:c7c:0:0:1::'],
+    ['v6/tie-first-run-compressed', '2a02:c7c:0:0:1:0:0:1', '2a02:c7c::1:0:0:1'],
+    ['v6/single-zero-group-kept', '2a02:c7c:0:1:1:1:1:1', '2a02:c7c:0:1:1:1:1:1'],
     ['v6/unspecified', '::', '::'],
     ['v6/loopback-long', '0:0:0:0:0:0:0:1', '::1'],
     ['v6/trailing-double-colon', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
     ['v6/leading-zeros-dropped', 'fe80::000a:0b', 'fe80::a:b'],
-    ['v6/mapped-dotted', '::FFFF:192.0.2.1', '::ffff:192.0.2.1'],
-    ['v6/mapped-hex', '::ffff:c000:201', '::ffff:192.0.2.1'],
-    ['v6/mapped-long', '0:0:0:0:0:ffff:192.0.2.1', '::ffff:192.0.2.1'],
-    ['v6/embedded-v4-not-mapped', '64:ff9b::192.0.2.1', '64:ff9b::c000:201'],
+    ['v6/mapped-dotted', '::FFFF:81.2.69.1', '::ffff:81.2.69.1'],
+    ['v6/mapped-hex', '::ffff:5102:4501', '::ffff:81.2.69.1'],
+    ['v6/mapped-long', '0:0:0:0:0:ffff:81.2.69.1', '::ffff:81.2.69.1'],
+    ['v6/embedded-v4-not-mapped', '64:ff9b::81.2.69.1', '64:ff9b::5102:4501'],
     ['v6/two-double-colons', '1::2::3', null],
     ['v6/nine-groups', '1:2:3:4:5:6:7:8:9', null],
     ['v6/double-colon-with-eight-groups', '1:2:3:4::5:6:7:8', null],
     ['v6/seven-groups-no-double-colon', '1:2:3:4:5:6:7', null],
     ['v6/group-too-long', '12345::', null],
-    ['v6/bad-hex', '2001:db8::g', null],
+    ['v6/bad-hex', '2a02:c7c::g', null],
     ['v6/zone-id', 'fe80::1%eth0', null],
     ['v6/brackets', '[::1]', null],
     ['v6/single-leading-colon', ':1::', null],
@@ -66,8 +73,8 @@ describe('ipEquals', () => {
   it.each<[string, string, string, boolean]>([
     ['v4/same', '81.2.69.1', '81.2.69.1', true],
     ['v4/different', '81.2.69.1', '81.2.69.2', false],
-    ['v6/different-spelling', '2001:DB8:0::1', '2001:db8::0:1', true],
-    ['v6/different', '2001:db8::1', '2001:db8::2', false],
+    ['v6/different-spelling', '2A02:C7C:0::1', '2a02:c7c::0:1', true],
+    ['v6/different', '2a02:c7c::1', '2a02:c7c::2', false],
     ['mixed/v4-vs-mapped-v6', '81.2.69.1', '::ffff:81.2.69.1', false],
     ['invalid/both-garbage', 'nope', 'nope', false],
     ['invalid/empty', '', '81.2.69.1', false],
@@ -92,9 +99,10 @@ describe('classifyIp', () => {
     ['v4/private-172-high', '172.31.255.255', 'private'],
     ['v4/after-private-172', '172.32.0.1', 'global'],
     ['v4/ietf-protocol', '192.0.0.8', 'reserved'],
-    ['v4/documentation-1-is-global', '192.0.2.1', 'global'],
-    ['v4/documentation-2-is-global', '198.51.100.7', 'global'],
-    ['v4/documentation-3-is-global', '203.0.113.9', 'global'],
+    ['v4/documentation-1', '192.0.2.1', 'documentation'],
+    ['v4/documentation-2', '198.51.100.7', 'documentation'],
+    ['v4/documentation-3', '203.0.113.9', 'documentation'],
+    ['v4/after-documentation-3', '203.0.114.1', 'global'],
     ['v4/6to4-relay', '192.88.99.1', 'reserved'],
     ['v4/private-192-168', '192.168.1.1', 'private'],
     ['v4/benchmarking-low', '198.18.0.1', 'reserved'],
@@ -126,12 +134,17 @@ describe('classifyIp', () => {
     ['v6/ula-fc', 'fc00::1', 'private'],
     ['v6/ula-fd', 'fd12:3456::1', 'private'],
     ['v6/multicast', 'ff02::1', 'multicast'],
-    ['v6/nat64', '64:ff9b::c000:201', 'reserved'],
+    ['v6/nat64', '64:ff9b::5102:4501', 'reserved'],
     ['v6/discard', '100::1', 'reserved'],
     ['v6/teredo', '2001::1', 'reserved'],
     ['v6/benchmarking', '2001:2::1', 'reserved'],
-    ['v6/documentation-is-global', '2001:db8::1', 'global'],
-    ['v6/documentation-3fff-is-global', '3fff::1', 'global'],
+    ['v6/documentation', '2001:db8::1', 'documentation'],
+    ['v6/documentation-end', '2001:db8:ffff::1', 'documentation'],
+    ['v6/after-documentation', '2001:db9::1', 'global'],
+    ['v6/documentation-3fff', '3fff::1', 'documentation'],
+    ['v6/documentation-3fff-20-end', '3fff:fff:ffff::1', 'documentation'],
+    ['v6/after-documentation-3fff-20', '3fff:1000::1', 'global'],
+    ['v6/mapped/documentation', '::ffff:192.0.2.1', 'documentation'],
     ['v6/6to4-is-global', '2002:c000:201::1', 'global'],
     ['v6/global', '2a01:4f8::1', 'global'],
     ['v6/outside-2000-3', '4000::1', 'reserved'],
@@ -140,6 +153,12 @@ describe('classifyIp', () => {
     ['v6/cloudflare/2400:cb00', '2400:cb00::1', 'cloudflare'],
     ['v6/cloudflare/2a06:98c0-29-end', '2a06:98c7:ffff::1', 'cloudflare'],
     ['v6/cloudflare/after-2a06:98c0-29', '2a06:98c8::1', 'global'],
+    ['v4/warp-egress/104.28', '104.28.207.12', 'cloudflare'],
+    ['v4/warp-egress/104.28-16-end', '104.28.255.255', 'cloudflare'],
+    ['v4/warp-egress/after-104.28-16', '104.29.0.1', 'global'],
+    ['v6/warp-egress/2a09:bac0', '2a09:bac0:1000::1', 'cloudflare'],
+    ['v6/warp-egress/2a09:bac0-29-end', '2a09:bac7:ffff::1', 'cloudflare'],
+    ['v6/warp-egress/after-2a09:bac0-29', '2a09:bac8::1', 'global'],
     ['v6/mapped/private', '::ffff:10.0.0.1', 'private'],
     ['v6/mapped/cgnat', '::ffff:100.64.0.1', 'cgnat'],
     ['v6/mapped/cloudflare', '::ffff:1.1.1.1', 'cloudflare'],
@@ -188,45 +207,168 @@ describe('classifyIp', () => {
       expect(isCloudflareAddress(base), cidr).toBe(true);
     }
   });
+
+  it('cloudflare/warp-egress-ranges-count-as-cloudflare', () => {
+    expect(WARP_EGRESS_RANGES).toEqual(expect.arrayContaining(['104.28.0.0/16', '2a09:bac0::/29']));
+    for (const cidr of WARP_EGRESS_RANGES) {
+      const base = cidr.split('/')[0] ?? '';
+      expect(classifyIp(base), cidr).toBe('cloudflare');
+    }
+  });
 });
 
 const ok = (source: string, ip: string): ConsensusAnswer => ({ ok: true, source, ip });
 const bad = (source: string, reason: string): ConsensusAnswer => ({ ok: false, source, reason });
 
-describe('tally', () => {
-  it.each<[string, ConsensusAnswer[], number, { ip: string; agreeing: string[] } | null]>([
+const settledNo = { settled: false };
+const settledYes = { settled: true };
+const agreed = (ip: string, agreeing: string[]): Decision => ({ kind: 'agreed', ip, agreeing });
+const waiting = (settle: boolean): Decision => ({ kind: 'waiting', settle });
+const L = '81.2.69.66';
+const H = '81.2.69.1';
+
+describe('decide', () => {
+  it.each<[string, ConsensusAnswer[], { sources: number; quorum: number; settled: boolean }, Decision]>([
     [
-      'quorum-2/pair-agrees-over-a-liar',
-      [ok('a', '81.2.69.1'), ok('b', '81.2.69.9'), ok('c', '81.2.69.1')],
-      2,
-      { ip: '81.2.69.1', agreeing: ['a', 'c'] },
-    ],
-    ['quorum-2/no-pair', [ok('a', '81.2.69.1'), ok('b', '81.2.69.9')], 2, null],
-    [
-      'quorum-2/spellings-normalised',
-      [ok('a', '2001:DB8::1'), ok('b', '2001:db8:0::1')],
-      2,
-      { ip: '2001:db8::1', agreeing: ['a', 'b'] },
-    ],
-    ['quorum-2/duplicate-source-counts-once', [ok('a', '81.2.69.1'), ok('a', '81.2.69.1')], 2, null],
-    [
-      'quorum-2/failures-ignored',
-      [bad('a', 'timeout'), ok('b', '81.2.69.1'), bad('c', 'x'), ok('d', '81.2.69.1')],
-      2,
-      { ip: '81.2.69.1', agreeing: ['b', 'd'] },
+      'majority/3-of-5/decided-without-waiting-for-the-rest',
+      [ok('a', H), ok('b', H), ok('c', H)],
+      { sources: 5, quorum: 2, ...settledNo },
+      agreed(H, ['a', 'b', 'c']),
     ],
     [
-      'quorum-2/first-to-reach-quorum-wins',
-      [ok('a', '81.2.69.1'), ok('b', '81.2.69.9'), ok('c', '81.2.69.9'), ok('d', '81.2.69.1')],
-      2,
-      { ip: '81.2.69.9', agreeing: ['b', 'c'] },
+      'majority/two-fast-liars-then-three-honest/honest-win',
+      [ok('a', L), ok('b', L), ok('c', H), ok('d', H), ok('e', H)],
+      { sources: 5, quorum: 2, ...settledNo },
+      agreed(H, ['c', 'd', 'e']),
     ],
-    ['quorum-1/first-answer', [bad('a', 'x'), ok('b', '81.2.69.1')], 1, { ip: '81.2.69.1', agreeing: ['b'] }],
-    ['quorum-0/counts-as-1', [ok('a', '81.2.69.1')], 0, { ip: '81.2.69.1', agreeing: ['a'] }],
-    ['quorum-3/too-few', [ok('a', '81.2.69.1'), ok('b', '81.2.69.1')], 3, null],
-    ['empty', [], 2, null],
-  ])('%s', (_name, answers, quorum, expected) => {
-    expect(tally(answers, quorum)).toEqual(expected);
+    [
+      'majority/two-fast-liars/wait-in-the-settle-window',
+      [ok('a', L), ok('b', L)],
+      { sources: 5, quorum: 2, ...settledNo },
+      waiting(true),
+    ],
+    [
+      'majority/two-fast-liars-one-honest/still-waiting',
+      [ok('a', L), ok('b', L), ok('c', H)],
+      { sources: 5, quorum: 2, ...settledNo },
+      waiting(true),
+    ],
+    [
+      'majority/2-of-3/decided',
+      [ok('a', H), ok('b', L), ok('c', H)],
+      { sources: 3, quorum: 2, ...settledNo },
+      agreed(H, ['a', 'c']),
+    ],
+    [
+      'settled/plurality-wins',
+      [ok('a', H), ok('b', H), ok('c', L)],
+      { sources: 5, quorum: 2, ...settledYes },
+      agreed(H, ['a', 'b']),
+    ],
+    [
+      'settled/tie/no-decision',
+      [ok('a', H), ok('b', L), ok('c', L), ok('d', H)],
+      { sources: 5, quorum: 2, ...settledYes },
+      { kind: 'none', why: 'tie' },
+    ],
+    [
+      'settled/plurality-below-quorum/no-decision',
+      [ok('a', H), bad('b', 'timeout')],
+      { sources: 5, quorum: 2, ...settledYes },
+      { kind: 'none', why: 'no_quorum' },
+    ],
+    [
+      'all-answered/tie/no-decision',
+      [ok('a', H), ok('b', H), ok('c', L), ok('d', L), bad('e', 'HTML page')],
+      { sources: 5, quorum: 2, ...settledNo },
+      { kind: 'none', why: 'tie' },
+    ],
+    [
+      'all-answered/plurality-counts',
+      [ok('a', H), ok('b', H), ok('c', L), bad('d', 'x'), bad('e', 'y')],
+      { sources: 5, quorum: 2, ...settledNo },
+      agreed(H, ['a', 'b']),
+    ],
+    [
+      'all-answered/plurality-below-quorum',
+      [ok('a', H), ok('b', H), ok('c', L), bad('d', 'x'), bad('e', 'y')],
+      { sources: 5, quorum: 3, ...settledNo },
+      { kind: 'none', why: 'no_quorum' },
+    ],
+    [
+      'no-quorum-yet/no-settle-window',
+      [ok('a', H), ok('b', L)],
+      { sources: 5, quorum: 2, ...settledNo },
+      waiting(false),
+    ],
+    [
+      'lead-the-unanswered-cannot-close/decided',
+      [ok('a', H), bad('b', 'x'), ok('c', H), bad('d', 'y')],
+      { sources: 5, quorum: 2, ...settledNo },
+      agreed(H, ['a', 'c']),
+    ],
+    [
+      'failures/ignored',
+      [bad('a', 'timeout'), ok('b', H), bad('c', 'x'), ok('d', H)],
+      { sources: 4, quorum: 2, ...settledNo },
+      agreed(H, ['b', 'd']),
+    ],
+    [
+      'spellings-normalised',
+      [ok('a', '2a02:C7C::1'), ok('b', '2a02:c7c:0::1')],
+      { sources: 2, quorum: 2, ...settledNo },
+      agreed('2a02:c7c::1', ['a', 'b']),
+    ],
+    [
+      'duplicate-source/counts-once',
+      [ok('a', H), ok('a', H)],
+      { sources: 2, quorum: 2, ...settledNo },
+      waiting(false),
+    ],
+    [
+      'quorum-above-majority/needs-the-quorum',
+      [ok('a', H), ok('b', H)],
+      { sources: 3, quorum: 3, ...settledNo },
+      waiting(false),
+    ],
+    [
+      'quorum-above-majority/reached',
+      [ok('a', H), ok('b', H), ok('c', H)],
+      { sources: 3, quorum: 3, ...settledNo },
+      agreed(H, ['a', 'b', 'c']),
+    ],
+    ['quorum-1/single-source', [ok('a', H)], { sources: 1, quorum: 1, ...settledNo }, agreed(H, ['a'])],
+    ['quorum-1/of-3/settles-first', [ok('a', H)], { sources: 3, quorum: 1, ...settledNo }, waiting(true)],
+    [
+      'quorum-1/of-3/settled/tie',
+      [ok('a', H), ok('b', L)],
+      { sources: 3, quorum: 1, ...settledYes },
+      { kind: 'none', why: 'tie' },
+    ],
+    ['quorum-0/counts-as-1', [ok('a', H)], { sources: 1, quorum: 0, ...settledNo }, agreed(H, ['a'])],
+    ['empty/no-sources', [], { sources: 0, quorum: 2, ...settledNo }, { kind: 'none', why: 'no_quorum' }],
+  ])('%s', (_name, answers, options, expected) => {
+    expect(decide(answers, options)).toEqual(expected);
+  });
+});
+
+describe('sourceLabel', () => {
+  it.each<[string, string, string]>([
+    ['plain/kept-as-configured', 'https://api.ipify.org', 'https://api.ipify.org'],
+    ['path/kept', 'https://cloudflare.com/cdn-cgi/trace', 'https://cloudflare.com/cdn-cgi/trace'],
+    ['port/kept', 'http://127.0.0.1:8080/ip', 'http://127.0.0.1:8080/ip'],
+    ['query/dropped', 'https://ip.example.net/ip?key=SECRET&format=text', 'https://ip.example.net/ip'],
+    ['fragment/dropped', 'https://ip.example.net/ip#SECRET', 'https://ip.example.net/ip'],
+    ['userinfo/dropped', 'https://user:SECRET@ip.example.net/ip', 'https://ip.example.net/ip'],
+    ['user-only/dropped', 'https://SECRET@ip.example.net/', 'https://ip.example.net/'],
+    ['all/dropped', 'http://u:SECRET@[::1]:81/a/b?token=SECRET#x', 'http://[::1]:81/a/b'],
+    ['local/kept', 'local', 'local'],
+    ['local-iface/kept', 'local:eth0', 'local:eth0'],
+    ['odd-scheme/userinfo-dropped', 'htp://u:p@ss:SECRET@h/?k=SECRET', 'htp://h/'],
+    ['not-a-url/credentials-masked', 'ftp//u:SECRET@host/x?key=SECRET', '***@host/x'],
+    ['not-a-url/after-scheme-masked', 'https://u:SECRET@h:99999/x?key=SECRET', 'https://***@h:99999/x'],
+  ])('%s', (_name, input, expected) => {
+    expect(sourceLabel(input)).toBe(expected);
   });
 });
 
@@ -258,6 +400,18 @@ describe('explainNoQuorum', () => {
       'no 2 sources agreed on a public IPv4 (only 1 source for ip_quorum 2: add sources to ip_sources or lower ip_quorum): https://a → 81.2.69.1',
     ],
     ['v6/no-sources', [], 2, 6, 'no IPv6 sources are configured (set ip_sources_v6)'],
+    [
+      'v4/tie',
+      [
+        ok('https://a', '81.2.69.1'),
+        ok('https://b', '81.2.69.9'),
+        ok('https://c', '81.2.69.9'),
+        ok('https://d', '81.2.69.1'),
+      ],
+      2,
+      4,
+      'the sources are split evenly between 81.2.69.1 and 81.2.69.9 (2 each), so no public IPv4 won: https://a → 81.2.69.1, https://b → 81.2.69.9, https://c → 81.2.69.9, https://d → 81.2.69.1',
+    ],
   ])('%s', (_name, answers, quorum, family, expected) => {
     expect(explainNoQuorum(answers, quorum, family)).toBe(expected);
   });
@@ -267,11 +421,11 @@ describe('parseBody', () => {
   const host = 'cloudflare.com';
   it.each<[string, string, string]>([
     ['bare/v4', '81.2.69.1\n', '81.2.69.1'],
-    ['bare/v6-crlf', '2001:DB8::1\r\n', '2001:db8::1'],
+    ['bare/v6-crlf', '2A02:C7C::1\r\n', '2a02:c7c::1'],
     ['bare/bom', '\uFEFF81.2.69.1', '81.2.69.1'],
     ['bare/surrounding-blank-lines', '\n\n 81.2.69.1 \n\n', '81.2.69.1'],
     ['json/ip', '{"ip":"81.2.69.1"}', '81.2.69.1'],
-    ['json/extra-fields', '{"ip":"2001:db8::7","country":"GB"}', '2001:db8::7'],
+    ['json/extra-fields', '{"ip":"2a02:c7c::7","country":"GB"}', '2a02:c7c::7'],
     ['trace/ok', traceBody('81.2.69.1', 'cloudflare.com'), '81.2.69.1'],
     ['trace/host-case-and-final-dot', traceBody('81.2.69.1', 'Cloudflare.COM.'), '81.2.69.1'],
     ['trace/warp-off', traceBody('81.2.69.1', 'cloudflare.com', { warp: 'off' }), '81.2.69.1'],
@@ -305,21 +459,6 @@ describe('parseBody', () => {
       'trace answered for another host (h=example.net, asked cloudflare.com)',
     ],
     ['trace/no-h-line', 'ip=81.2.69.1\nts=1\n', 'trace without an h= line: cannot tell which host answered'],
-    [
-      'trace/warp-on',
-      traceBody('81.2.69.1', host, { warp: 'on' }),
-      'request went through WARP (warp=on): turn WARP off for this host',
-    ],
-    [
-      'trace/warp-plus',
-      traceBody('81.2.69.1', host, { warp: 'plus' }),
-      'request went through WARP (warp=plus): turn WARP off for this host',
-    ],
-    [
-      'trace/gateway-on',
-      traceBody('81.2.69.1', host, { gateway: 'on' }),
-      'request went through Cloudflare Gateway (gateway=on)',
-    ],
     ['trace/ip-garbage', traceBody('unknown', host), 'not an address (trace ip= "unknown")'],
     ['text/word', 'forbidden', 'not an address (text "forbidden")'],
     ['text/multi-line', 'your ip is\n81.2.69.1', 'not an address (2 lines of text starting "your ip is")'],
@@ -328,26 +467,47 @@ describe('parseBody', () => {
     expect(parseBody(body, { host })).toEqual({ ok: false, reason });
   });
 
+  it.each<[string, Record<string, string>, string]>([
+    ['trace/warp-on', { warp: 'on' }, "this host's traffic goes through Cloudflare WARP (warp=on)"],
+    ['trace/warp-plus', { warp: 'plus' }, "this host's traffic goes through Cloudflare WARP (warp=plus)"],
+    [
+      'trace/gateway-on',
+      { gateway: 'on' },
+      "this host's traffic goes through Cloudflare WARP with Gateway (gateway=on)",
+    ],
+    [
+      'trace/warp-on-gateway-on',
+      { warp: 'on', gateway: 'on' },
+      "this host's traffic goes through Cloudflare WARP (warp=on)",
+    ],
+  ])('%s/kind-warp', (_name, extra, reason) => {
+    expect(parseBody(traceBody('81.2.69.1', host, extra), { host })).toEqual({
+      ok: false,
+      kind: 'warp',
+      reason,
+    });
+  });
+
   it('trace/ipv6-literal-host', () => {
-    const result = parseBody(traceBody('2001:db8::1', '::1'), { host: '[::1]' });
-    expect(result.ok && result.ip.canonical).toBe('2001:db8::1');
+    const result = parseBody(traceBody('2a02:c7c::1', '::1'), { host: '[::1]' });
+    expect(result.ok && result.ip.canonical).toBe('2a02:c7c::1');
   });
 });
 
 describe('judgeAddress', () => {
   it.each<[string, string, 4 | 6, ReturnType<typeof judgeAddress>]>([
     ['v4/global', '81.2.69.1', 4, { ok: true, ip: '81.2.69.1' }],
-    ['v6/global', '2001:db8::1', 6, { ok: true, ip: '2001:db8::1' }],
+    ['v6/global', '2a02:c7c::1', 6, { ok: true, ip: '2a02:c7c::1' }],
     ['v4-question/mapped-answer-read-as-v4', '::ffff:81.2.69.1', 4, { ok: true, ip: '81.2.69.1' }],
     [
       'v4-question/v6-answer',
-      '2001:db8::1',
+      '2a02:c7c::1',
       4,
       {
         ok: false,
         kind: 'wrong_family',
-        ip: '2001:db8::1',
-        reason: 'an IPv6 address (2001:db8::1) for an IPv4 question',
+        ip: '2a02:c7c::1',
+        reason: 'an IPv6 address (2a02:c7c::1) for an IPv4 question',
       },
     ],
     [
@@ -392,6 +552,42 @@ describe('judgeAddress', () => {
         kind: 'not_global',
         ip: 'fe80::1',
         reason: 'fe80::1 is a link-local address (169.254/16 or fe80::/10)',
+      },
+    ],
+    [
+      'v4/documentation',
+      '203.0.113.7',
+      4,
+      {
+        ok: false,
+        kind: 'not_global',
+        ip: '203.0.113.7',
+        reason:
+          '203.0.113.7 is a documentation address (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 or 3fff::/20), which no host can have',
+      },
+    ],
+    [
+      'v6/documentation',
+      '2001:db8::1',
+      6,
+      {
+        ok: false,
+        kind: 'not_global',
+        ip: '2001:db8::1',
+        reason:
+          '2001:db8::1 is a documentation address (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 or 3fff::/20), which no host can have',
+      },
+    ],
+    [
+      'v6/warp-egress',
+      '2a09:bac1::7',
+      6,
+      {
+        ok: false,
+        kind: 'cloudflare',
+        ip: '2a09:bac1::7',
+        reason:
+          "2a09:bac1::7 is an address in Cloudflare's own range: the request went through WARP or a proxy",
       },
     ],
     [

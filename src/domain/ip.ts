@@ -18,6 +18,7 @@ export type IpClass =
   | 'cgnat'
   | 'multicast'
   | 'reserved'
+  | 'documentation'
   | 'unspecified'
   | 'cloudflare';
 
@@ -137,7 +138,7 @@ export function normalizeIp(text: string): string | null {
   return parseIp(text)?.canonical ?? null;
 }
 
-/** True when both are addresses of the same family with the same value ("2001:DB8::1" = "2001:db8:0::1"). */
+/** True when both are addresses of the same family with the same value ("2A02:C7C::1" = "2a02:c7c:0::1"). */
 export function ipEquals(a: string, b: string): boolean {
   const pa = parseIp(a);
   const pb = parseIp(b);
@@ -178,9 +179,10 @@ function longestMatch(bytes: readonly number[], table: readonly Prefix[]): Prefi
  * Special-purpose prefixes (after the IANA special-purpose address registries). Anything not
  * listed is 'global'.
  *
- * DECISION: the documentation ranges 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32
- * and 3fff::/20 count as 'global', so tests and the demo can use them as "public" addresses.
- * 2002::/16 (6to4) is global too: such an address is reachable from the internet.
+ * The documentation ranges (RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24; RFC 3849:
+ * 2001:db8::/32; RFC 9637: 3fff::/20) are 'documentation': no host can have such an address, so
+ * an IP source that answers one is lying or broken. Tests use ordinary public addresses instead.
+ * 2002::/16 (6to4) is global: such an address is reachable from the internet.
  */
 const SPECIAL_V4: readonly Prefix[] = [
   prefix('0.0.0.0/8', 'reserved'), // "this network"
@@ -191,9 +193,12 @@ const SPECIAL_V4: readonly Prefix[] = [
   prefix('169.254.0.0/16', 'link_local'),
   prefix('172.16.0.0/12', 'private'),
   prefix('192.0.0.0/24', 'reserved'), // IETF protocol assignments
+  prefix('192.0.2.0/24', 'documentation'), // TEST-NET-1
   prefix('192.88.99.0/24', 'reserved'), // deprecated 6to4 relay anycast
   prefix('192.168.0.0/16', 'private'),
   prefix('198.18.0.0/15', 'reserved'), // benchmarking
+  prefix('198.51.100.0/24', 'documentation'), // TEST-NET-2
+  prefix('203.0.113.0/24', 'documentation'), // TEST-NET-3
   prefix('224.0.0.0/4', 'multicast'),
   prefix('240.0.0.0/4', 'reserved'), // includes 255.255.255.255 (limited broadcast)
 ];
@@ -210,6 +215,8 @@ const SPECIAL_V6: readonly Prefix[] = [
   prefix('2001::/32', 'reserved'), // Teredo
   prefix('2001:2::/48', 'reserved'), // benchmarking
   prefix('2001:10::/28', 'reserved'), // deprecated ORCHID
+  prefix('2001:db8::/32', 'documentation'),
+  prefix('3fff::/20', 'documentation'),
   prefix('fc00::/7', 'private'), // unique local addresses
   prefix('fe80::/10', 'link_local'),
   prefix('fec0::/10', 'reserved'), // deprecated site-local
@@ -220,7 +227,8 @@ const SPECIAL_V6: readonly Prefix[] = [
  * Cloudflare's anycast ranges as published at https://www.cloudflare.com/ips-v4 and /ips-v6
  * (checked against the list the API's /ips endpoint returns), plus its public resolver
  * 1.1.1.0/24 and 1.0.0.0/24. A detection answer in here means the request left through WARP or a
- * proxy; a proxied record's DNS answer is in here too.
+ * proxy; a proxied record's DNS answer is in here too. WARP's egress ranges (below) are classified
+ * as Cloudflare's as well.
  */
 export const CLOUDFLARE_RANGES: readonly string[] = [
   '173.245.48.0/20',
@@ -249,7 +257,21 @@ export const CLOUDFLARE_RANGES: readonly string[] = [
   '2c0f:f248::/32',
 ];
 
-const CLOUDFLARE: readonly Prefix[] = CLOUDFLARE_RANGES.map((c) => prefix(c, 'cloudflare'));
+/**
+ * Where Cloudflare WARP (and Zero Trust Gateway) traffic leaves Cloudflare's network. Cloudflare
+ * does not publish these ranges ("Cloudflare does not publish WARP egress IP ranges",
+ * https://developers.cloudflare.com/cloudflare-one/traffic-policies/egress-policies/), so this
+ * list is what is known to be both Cloudflare's (AS13335) and seen as WARP's public address:
+ * 104.28.0.0/16 (reported by WARP users, e.g. github.com/X4BNet/lists_vpn issue 173 and
+ * github.com/fscarmen/warp issue 124) and 2a09:bac0::/29 (named in this project's issue 6; not
+ * confirmed by a primary source). It may be incomplete (older reports show WARP egress in
+ * 8.x.x.x blocks that Cloudflare announces): a trace answer's `warp=on` is the stronger signal.
+ */
+export const WARP_EGRESS_RANGES: readonly string[] = ['104.28.0.0/16', '2a09:bac0::/29'];
+
+const CLOUDFLARE: readonly Prefix[] = [...CLOUDFLARE_RANGES, ...WARP_EGRESS_RANGES].map((c) =>
+  prefix(c, 'cloudflare'),
+);
 
 function classifyParsed(ip: ParsedIp): IpClass {
   if (ip.family === 4 || ip.mappedV4 !== undefined) {
@@ -289,6 +311,8 @@ export const IP_CLASS_LABEL: Readonly<Record<IpClass, string>> = {
   cgnat: 'a carrier-grade NAT address (100.64.0.0/10)',
   multicast: 'a multicast address',
   reserved: 'a reserved address',
+  documentation:
+    'a documentation address (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 or 3fff::/20), which no host can have',
   unspecified: 'the unspecified address',
   cloudflare: "an address in Cloudflare's own range",
 };

@@ -1,17 +1,23 @@
 /**
- * Public-IP detection (SPEC §3.1): every source is asked at once; the first address `quorum`
- * sources agree on wins and the other requests are cancelled, so a hung source costs nothing once
- * a quorum has answered. Also builds sources from their configured strings.
+ * Public-IP detection (SPEC §3.1): every source is asked at once and the answers are judged by
+ * `decide` (src/domain/consensus.ts): a strict majority of the configured sources wins at once
+ * and the other requests are cancelled, so a hung source costs nothing; a quorum without a
+ * majority waits a short settle window for the rest, then the plurality wins; a tie decides
+ * nothing. A trace that says this host's traffic goes through WARP vetoes the detection. Also
+ * builds sources from their configured strings.
  */
 import type { Dispatcher } from 'undici';
-import type { Clock } from '../clock.js';
-import { explainNoQuorum, tally } from '../domain/consensus.js';
+import { type Clock, systemClock } from '../clock.js';
+import { decide, explainNoQuorum, sourceLabel } from '../domain/consensus.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { HttpIpSource } from './http-source.js';
 import type { Detection, IpFamily, IpSource, SourceAnswer } from './ip-source.js';
 import { type InterfacesFn, LocalIpSource } from './local-source.js';
 import { CGNAT_WARNING } from './parse-body.js';
+
+/** How long to wait for the other sources once `quorum` of them agree without a majority. */
+export const SETTLE_WINDOW_MS = 500;
 
 export interface DetectOptions {
   family: IpFamily;
@@ -21,46 +27,105 @@ export interface DetectOptions {
   /** Aborting cancels every source; the detection then resolves unverified. */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Times the settle window (default: the system clock). */
+  clock?: Clock;
+  /** The settle window (default SETTLE_WINDOW_MS). */
+  settleMs?: number;
+}
+
+/** The veto's reason: which source saw WARP, why that stops everything, and what to do. */
+function warpVeto(source: string, said: string, family: IpFamily): string {
+  const key = family === 4 ? 'ip_sources' : 'ip_sources_v6';
+  return `${source} says ${said}, so no source can see this network's own IPv${family} address; turn WARP off on this host, exclude this host's traffic from WARP (split tunnel), or use local in ${key}`;
 }
 
 /**
- * Asks all sources concurrently and resolves as soon as `quorum` of them agree (verified), or
- * when all have answered without agreement (unverified, naming each source and its answer).
- * `answers` holds the answers received before the decision; sources cancelled by a reached
- * quorum are not listed. Never rejects.
+ * Asks all sources concurrently and resolves with the address they agree on (verified), or
+ * unverified with a reason naming each source and its answer. Sources are named by their label
+ * (`sourceLabel` of their id), never by a URL holding credentials or a query. `answers` holds the
+ * answers received before the decision; sources cancelled by it are not listed. Never rejects.
  */
 export function detectPublicIp(options: DetectOptions): Promise<Detection> {
   const { family, sources, quorum, signal, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const settleMs = options.settleMs ?? SETTLE_WINDOW_MS;
+  const labels = sources.map((s) => sourceLabel(s.id));
+  const configured = new Set(labels).size;
   const answers: SourceAnswer[] = [];
   const warnings: string[] = [];
   const controllers = sources.map(() => new AbortController());
+  const window = new AbortController();
   const abortAll = () => {
+    window.abort();
     for (const c of controllers) c.abort(signal?.reason);
   };
 
   return new Promise<Detection>((resolve) => {
-    let settled = false;
+    let finished = false;
     let pending = sources.length;
+    let windowOpened = false;
+    let windowClosed = false;
     const finish = (detection: Detection) => {
-      if (settled) return;
-      settled = true;
+      if (finished) return;
+      finished = true;
       signal?.removeEventListener('abort', abortAll);
       abortAll();
       resolve(detection);
     };
-    const unverified = (): Detection => ({
+    const unverified = (reason: string, vetoed?: 'warp'): Detection => ({
       kind: 'unverified',
       family,
-      reason: signal?.aborted ? 'detection was cancelled' : explainNoQuorum(answers, quorum, family),
+      reason,
       answers: [...answers],
       warnings: [...warnings],
+      ...(vetoed ? { vetoed } : {}),
     });
+    const unanswered = () => {
+      const answered = new Set(answers.map((a) => a.source));
+      return [...new Set(labels)].filter((l) => !answered.has(l));
+    };
+    const judge = () => {
+      if (finished) return;
+      if (signal?.aborted) {
+        if (pending === 0) finish(unverified('detection was cancelled'));
+        return;
+      }
+      const decision = decide(answers, { sources: configured, quorum, settled: windowClosed });
+      if (decision.kind === 'agreed') {
+        logger?.debug(
+          { ip: decision.ip, agreeing: decision.agreeing.length, sources: configured },
+          `IPv${family}: ${decision.agreeing.length} of ${configured} sources agree on ${decision.ip}.`,
+        );
+        finish({
+          kind: 'verified',
+          family,
+          ip: decision.ip,
+          agreeing: decision.agreeing,
+          answers: [...answers],
+          warnings: [...warnings],
+        });
+      } else if (decision.kind === 'none') {
+        finish(unverified(explainNoQuorum(answers, quorum, family, windowClosed ? unanswered() : [])));
+      } else if (decision.settle && !windowOpened) {
+        windowOpened = true;
+        void clock.sleep(settleMs, window.signal).then(() => {
+          if (window.signal.aborted) return;
+          windowClosed = true;
+          judge();
+        });
+      }
+    };
 
-    if (sources.length === 0 || signal?.aborted) return finish(unverified());
+    if (sources.length === 0 || signal?.aborted) {
+      return finish(
+        unverified(signal?.aborted ? 'detection was cancelled' : explainNoQuorum([], quorum, family)),
+      );
+    }
     signal?.addEventListener('abort', abortAll, { once: true });
 
     sources.forEach((source, i) => {
       const ctrl = controllers[i] ?? new AbortController();
+      const label = labels[i] ?? sourceLabel(source.id);
       let asked: Promise<SourceAnswer>;
       try {
         asked = source.query(family, ctrl.signal);
@@ -71,39 +136,31 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
         .catch(
           (err: unknown): SourceAnswer => ({
             ok: false,
-            source: source.id,
+            source: label,
             reason: `failed: ${errorMessage(err)}`,
           }),
         )
-        .then((answer) => {
+        .then((raw) => {
           pending--;
-          if (settled) return;
+          if (finished) return;
+          const answer: SourceAnswer = { ...raw, source: label };
           answers.push(answer);
           if (answer.ok) {
             logger?.debug(
-              { source: answer.source, ip: answer.ip },
-              `IPv${family} source ${answer.source} answered ${answer.ip}.`,
+              { source: label, ip: answer.ip },
+              `IPv${family} source ${label} answered ${answer.ip}.`,
             );
           } else {
             logger?.debug(
-              { source: answer.source, reason: answer.reason },
-              `IPv${family} source ${answer.source} gave no usable address: ${answer.reason}.`,
+              { source: label, reason: answer.reason },
+              `IPv${family} source ${label} gave no usable address: ${answer.reason}.`,
             );
+            if (answer.kind === 'warp' && !signal?.aborted) {
+              return finish(unverified(warpVeto(label, answer.reason, family), 'warp'));
+            }
             if (answer.kind === 'cgnat' && !warnings.includes(CGNAT_WARNING)) warnings.push(CGNAT_WARNING);
           }
-          const agreement = tally(answers, quorum);
-          if (agreement) {
-            finish({
-              kind: 'verified',
-              family,
-              ip: agreement.ip,
-              agreeing: agreement.agreeing,
-              answers: [...answers],
-              warnings: [...warnings],
-            });
-          } else if (pending === 0) {
-            finish(unverified());
-          }
+          judge();
         });
     });
   });
@@ -142,7 +199,7 @@ export function buildSources(urls: readonly string[], options: BuildSourcesOptio
     }
     if (scheme !== 'http:' && scheme !== 'https:') {
       problems.push(
-        `IP source ${JSON.stringify(raw)} is neither an http(s) URL nor local / local:IFACE; fix ip_sources or ip_sources_v6`,
+        `IP source ${JSON.stringify(sourceLabel(raw))} is neither an http(s) URL nor local / local:IFACE; fix ip_sources or ip_sources_v6`,
       );
       continue;
     }

@@ -1,10 +1,13 @@
 /**
  * An IP source that asks an HTTP(S) echo or trace endpoint over undici. Each request is pinned to
  * the family asked about (its socket is IPv4 or IPv6), so a dual-stack host cannot answer IPv6
- * to an IPv4 question. Never throws: every failure is an answer with a reason.
+ * to an IPv4 question. Never throws: every failure is an answer with a reason. Credentials in the
+ * URL (`https://user:key@host/…`) are sent as HTTP Basic auth and the query as given, but the
+ * source is only ever named by its label (no credentials, query or fragment).
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import { type Clock, systemClock } from '../clock.js';
+import { sourceLabel } from '../domain/consensus.js';
 import { parseIp } from '../domain/ip.js';
 import { errorMessage } from '../errors.js';
 import { errorCode } from '../http.js';
@@ -101,9 +104,27 @@ function describeNetError(
   }
 }
 
+/** `user:password` of a URL, percent-decoded where it can be. */
+function basicAuth(url: URL): string | null {
+  if (url.username === '' && url.password === '') return null;
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64')}`;
+}
+
 export class HttpIpSource implements IpSource {
+  /** The label: scheme, host, port and path only (see IpSource.id). */
   readonly id: string;
+  /** The URL asked, without credentials or fragment (they go in #authorization, or nowhere). */
   readonly #url: URL | null;
+  readonly #authorization: string | null;
+  /** Spellings of the URL's secret parts that must not reach a reason (an error may echo the URL). */
+  readonly #secrets: string[];
   readonly #timeoutMs: number;
   readonly #dispatchers: { 4: Dispatcher; 6: Dispatcher } | null;
   /** False only for a single injected dispatcher (see HttpIpSourceOptions.dispatcher). */
@@ -111,13 +132,26 @@ export class HttpIpSource implements IpSource {
   readonly #clock: Clock;
 
   constructor(options: HttpIpSourceOptions) {
-    this.id = options.url;
+    this.id = sourceLabel(options.url);
     let url: URL | null = null;
     try {
-      url = new URL(options.url);
+      url = new URL(options.url.trim());
       if (url.protocol !== 'http:' && url.protocol !== 'https:') url = null;
     } catch {
       url = null;
+    }
+    this.#authorization = url ? basicAuth(url) : null;
+    this.#secrets = [];
+    if (url && (url.username || url.password || url.search || url.hash)) {
+      const userinfo = `${url.username}${url.password ? `:${url.password}` : ''}@`;
+      for (const secret of [url.href, `${url.pathname}${url.search}`, url.search, url.hash, userinfo]) {
+        if (secret.length > 1) this.#secrets.push(secret);
+      }
+    }
+    if (url) {
+      url.username = '';
+      url.password = '';
+      url.hash = '';
     }
     this.#url = url;
     this.#timeoutMs = options.timeoutMs;
@@ -131,7 +165,7 @@ export class HttpIpSource implements IpSource {
     const fail = (kind: SourceFailure, reason: string, ip?: string): SourceAnswer => ({
       ok: false,
       source: this.id,
-      reason,
+      reason: this.#secrets.reduce((text, secret) => text.split(secret).join('…'), reason),
       kind,
       ...(ip !== undefined ? { ip } : {}),
     });
@@ -170,6 +204,7 @@ export class HttpIpSource implements IpSource {
           'user-agent': `ddns-watchdog/${VERSION}`,
           accept: 'text/plain, application/json;q=0.9, */*;q=0.1',
           'cache-control': 'no-cache',
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
         },
       });
       // Destroying an unfinished body emits an AbortError; it is expected here, not a crash.
@@ -178,7 +213,9 @@ export class HttpIpSource implements IpSource {
         res.body.destroy();
         const location = res.headers['location'];
         const where =
-          typeof location === 'string' ? ` (redirect to ${location}: configure the final URL)` : '';
+          typeof location === 'string'
+            ? ` (redirect to ${sourceLabel(location)}: configure the final URL)`
+            : '';
         return fail('http_status', `answered HTTP ${res.statusCode}${where}`);
       }
       const chunks: Buffer[] = [];
@@ -190,7 +227,7 @@ export class HttpIpSource implements IpSource {
         chunks.push(chunk);
       }
       const parsed = parseBody(Buffer.concat(chunks).toString('utf8'), { host });
-      if (!parsed.ok) return fail('unparseable', parsed.reason);
+      if (!parsed.ok) return fail(parsed.kind ?? 'unparseable', parsed.reason);
       const judged = judgeAddress(parsed.ip, family);
       if (!judged.ok) return fail(judged.kind, judged.reason, judged.ip);
       return { ok: true, source: this.id, ip: judged.ip };

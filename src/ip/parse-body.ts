@@ -8,7 +8,11 @@
 import { classifyIp, IP_CLASS_LABEL, type IpFamily, type ParsedIp, parseIp } from '../domain/ip.js';
 import type { SourceFailure } from './ip-source.js';
 
-export type BodyResult = { ok: true; ip: ParsedIp } | { ok: false; reason: string };
+/**
+ * `kind: 'warp'`: a Cloudflare trace said this host's traffic goes through WARP (`warp=on`/`plus`)
+ * or WARP with Gateway (`gateway=on`): no source can see this network's own address.
+ */
+export type BodyResult = { ok: true; ip: ParsedIp } | { ok: false; reason: string; kind?: 'warp' };
 
 export type JudgedAddress =
   | { ok: true; ip: string }
@@ -63,11 +67,19 @@ function parseTrace(lines: readonly string[], host: string): BodyResult {
   }
   const warp = fields.get('warp')?.toLowerCase();
   if (warp === 'on' || warp === 'plus') {
-    return { ok: false, reason: `request went through WARP (warp=${warp}): turn WARP off for this host` };
+    return {
+      ok: false,
+      kind: 'warp',
+      reason: `this host's traffic goes through Cloudflare WARP (warp=${warp})`,
+    };
   }
   const gateway = fields.get('gateway')?.toLowerCase();
   if (gateway === 'on') {
-    return { ok: false, reason: 'request went through Cloudflare Gateway (gateway=on)' };
+    return {
+      ok: false,
+      kind: 'warp',
+      reason: "this host's traffic goes through Cloudflare WARP with Gateway (gateway=on)",
+    };
   }
   return fromText(fields.get('ip') ?? '', 'trace ip=');
 }
