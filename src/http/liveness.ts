@@ -69,7 +69,7 @@ export class Liveness {
     if (stuck.length === 0) return { ok: true };
     return {
       ok: false,
-      reason: `${stuck.join('; ')}. Restart the agent (a container's health check does this for you); if it happens again, report it with the log.`,
+      reason: `${stuck.join('; ')}. Restart the agent (in the add-on, the Supervisor's watchdog does this when the health check fails); if it happens again, report it with the log.`,
     };
   }
 }
