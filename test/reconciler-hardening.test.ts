@@ -152,6 +152,26 @@ describe('a stop while a write is in flight never leaves in_sync behind (issue 6
     expect(world.sink.text()).not.toMatch(/writing them one by one/);
   });
 
+  it('DoH lookup held, cycle aborted after the IP changed: the record does not keep saying in_sync', async () => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    world.cf.clearLog();
+    world.cf.failNext({ target: 'doh', hang: true });
+    world.setIp('81.2.69.180');
+    await world.clock.advance(60_000);
+    const stop = new AbortController();
+    const cycle = world.agent.reconciler.runCycle({ reason: 'test', signal: stop.signal });
+    await world.cf.waitForRequest(() => true, { target: 'doh' });
+    stop.abort();
+    await cycle;
+    const st = recordState(world, 'a.example.com')!;
+    expect(st.status).toBe('out_of_sync');
+    expect(st.message).toMatch(/abandoned/);
+    expect(world.cf.requests).toEqual([]); // no API call, no write
+    // A stop is not a DoH outage: no warning about DoH.
+    expect(world.sink.text()).not.toMatch(/DoH lookup of a\.example\.com A failed/);
+  });
+
   it('agent stop (SIGTERM) during a held PATCH: the final save says out_of_sync', async () => {
     world = await makeWorld({ records: ['a.example.com'] });
     world.agent.start();

@@ -2,50 +2,44 @@
  * One reconciliation pass: detect the public IP → observe each record (DoH first, the API only
  * when needed) → decide (src/domain/dns-plan.ts) → write through the DnsProvider, batching per
  * zone → record the outcome in state and emit events. Never: timers, MQTT, HTTP servers.
+ *
+ * Its parts: zone-view.ts (zones and listings as the API showed them, and how recent),
+ * record-book.ts (each record's status, failures and their retry schedule, events), writer.ts
+ * (batches and single writes, delete on stop), types.ts (what they share).
  */
 import type { Clock, Random } from '../clock.js';
-import type { Config, RecordConfig } from '../config/schema.js';
-import type {
-  DnsProvider,
-  DnsRecord,
-  DohResolver,
-  NewRecord,
-  RecordPatch,
-  RecordType,
-} from '../dns/dns-provider.js';
+import type { RecordConfig } from '../config/schema.js';
+import type { DnsProvider, DohResolver, NewRecord, RecordPatch, RecordType } from '../dns/dns-provider.js';
 import {
   API_RECHECK_MS,
   aggregateStatus,
   apiCacheFresh,
   deferUntil,
   dohDownListingReuseMs,
-  type FailureKind,
   gate,
   judgeDoh,
-  planAfterFailure,
   planFromApi,
 } from '../domain/dns-plan.js';
 import { ipEquals } from '../domain/ip.js';
-import { CloudflareApiError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Detection, IpFamily } from '../ip/ip-source.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
-import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
+import { recordKey } from '../state/schema.js';
+import { RecordBook } from './record-book.js';
+import {
+  type CycleResult,
+  conflictError,
+  noteRetryAt,
+  RecheckLaterError,
+  type ReconcilerConfig,
+  type WorkItem,
+} from './types.js';
+import { Writer } from './writer.js';
 import { ZoneView } from './zone-view.js';
 
-export type ReconcilerConfig = Pick<
-  Config,
-  | 'records'
-  | 'zone'
-  | 'ip_version'
-  | 'ttl'
-  | 'ttl_explicit'
-  | 'proxied'
-  | 'create_missing_records'
-  | 'mode'
-  | 'interval_seconds'
-> & { min_update_interval_seconds: number };
+export type { CycleResult, ReconcilerConfig } from './types.js';
 
 export interface ReconcilerDeps {
   config: ReconcilerConfig;
@@ -65,27 +59,6 @@ export interface CycleOptions {
   /** Only these record names (a `sync` command with a list); all when absent. */
   records?: readonly string[];
   signal?: AbortSignal;
-}
-
-export interface CycleResult {
-  /** Every selected record ended in_sync/updating/dry_run, and the IP was verified. */
-  ok: boolean;
-  /** Records written (or, in dry-run, that would be). */
-  changes: number;
-  /** The earliest time a deferred or backed-off record wants another look, if any. */
-  retryAt: number | null;
-  /** One line per record that is not in sync, for `check` and the command result. */
-  summary: string[];
-  ipVerified: boolean;
-}
-
-interface WorkItem {
-  rc: RecordConfig;
-  type: RecordType;
-  key: string;
-  desired: string;
-  zoneId: string;
-  op: { kind: 'patch'; patch: RecordPatch; old: string | null } | { kind: 'create'; record: NewRecord };
 }
 
 /** How many records are observed (DoH or API reads) at once. */
@@ -109,16 +82,21 @@ export class Reconciler {
   readonly #d: ReconcilerDeps;
   /** Zones and record listings as read through the API (null without a token). */
   readonly #view: ZoneView | null;
-  /** Errors thrown by a write (create, PATCH, batch): only a refused write blocks a record. */
-  readonly #writeErrors = new WeakSet<object>();
+  readonly #book: RecordBook;
+  /** Sends the writes (null without a token). */
+  readonly #writer: Writer | null;
   /** The running cycle's signal (aborted when the agent stops). */
   #signal: AbortSignal | undefined;
-  /** Warnings logged once per outage: key → when it started. */
-  readonly #ongoing = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
-    this.#view = deps.provider ? new ZoneView(deps.provider, deps.clock) : null;
+    const { provider, config, state, logger } = deps;
+    this.#view = provider ? new ZoneView(provider, deps.clock) : null;
+    this.#book = new RecordBook({ ...deps, view: this.#view });
+    this.#writer =
+      provider && this.#view
+        ? new Writer({ provider, view: this.#view, config, state, book: this.#book, logger })
+        : null;
     // A refusal blocks a record until the IP or the configuration changes; a restart may carry a
     // new token or new permissions, so it counts as a change.
     for (const st of Object.values(deps.state.state.dns.records)) st.blocked_for = null;
@@ -133,7 +111,7 @@ export class Reconciler {
     const { state, clock, logger } = this.#d;
     const signal = options.signal;
     const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
-    this.#pruneState();
+    this.#book.prune(this.#families.map((f) => (f === 4 ? 'A' : 'AAAA')));
 
     this.#view?.newCycle();
     this.#signal = signal;
@@ -168,7 +146,11 @@ export class Reconciler {
           continue;
         }
         tasks.push(async () => {
-          if (signal?.aborted) return null;
+          if (signal?.aborted) {
+            // Stopping before this record was looked at: it must not keep saying in_sync if stale.
+            this.#fail(rc.name, type, signal.reason, desired, result);
+            return null;
+          }
           try {
             return await this.#examine(rc, type, desired, result, signal);
           } catch (err) {
@@ -181,7 +163,12 @@ export class Reconciler {
     // Observation runs a few records at a time; writes keep configuration order.
     const work = (await runLimited(tasks, OBSERVE_CONCURRENCY)).filter((w): w is WorkItem => w !== null);
 
-    await this.#apply(work, result, signal);
+    await this.#writer?.apply(
+      work,
+      result,
+      (i, err) => this.#fail(i.rc.name, i.type, err, i.desired, result),
+      signal,
+    );
 
     const s = state.state;
     s.dns.last_sync = clock.now();
@@ -201,42 +188,8 @@ export class Reconciler {
 
   /** Deletes the records this agent manages (delete_on_stop). Never throws. */
   async deleteManaged(signal?: AbortSignal): Promise<number> {
-    const { provider, state, logger } = this.#d;
-    if (!provider || this.#d.config.mode !== 'enforce') return 0;
-    let deleted = 0;
-    for (const st of Object.values(state.state.dns.records)) {
-      try {
-        let zoneId = st.zone_id;
-        let recordId = st.record_id;
-        if (!zoneId || !recordId) {
-          const rc = this.#d.config.records.find((r) => r.name === st.name);
-          if (!rc) continue;
-          const zone = await this.#view!.zoneFor(rc.name, rc.zone ?? this.#d.config.zone, signal);
-          const found = await provider.listRecords(zone.id, { name: st.name, type: st.type }, signal);
-          if (found.length !== 1) continue;
-          zoneId = zone.id;
-          recordId = found[0]!.id;
-        }
-        await provider.deleteRecord(zoneId, recordId, signal);
-        deleted++;
-        st.record_id = null;
-        st.content = null;
-        st.status = 'out_of_sync';
-        st.message = 'deleted on stop (delete_on_stop is on)';
-        logger.info(
-          { record: st.name, type: st.type },
-          `Deleted ${st.type} record ${st.name} (delete_on_stop is on).`,
-        );
-      } catch (err) {
-        logger.warn(
-          { record: st.name, type: st.type, err: errorMessage(err) },
-          `Could not delete ${st.type} record ${st.name} on stop: ${errorMessage(err)}. Delete it in the Cloudflare dashboard if it should not stay.`,
-        );
-      }
-    }
-    this.#d.state.changed();
-    await this.#d.state.persist();
-    return deleted;
+    if (!this.#writer || this.#d.config.mode !== 'enforce') return 0;
+    return this.#writer.deleteManaged(signal);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -246,17 +199,17 @@ export class Reconciler {
     const key = family === 4 ? 'ipv4' : 'ipv6';
     const pub = state.state.public_ip;
     const detection = await this.#d.detect(family, signal);
-    for (const w of detection.warnings) this.#warnOnce(`ip-warning:${w}`, w);
+    for (const w of detection.warnings) this.#book.warnOnce(`ip-warning:${w}`, w);
     pub.checked_at = clock.now();
     if (detection.kind === 'unverified') {
-      this.#warnOnce(
+      this.#book.warnOnce(
         `ip:${family}`,
         `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing until it is verified again; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
         { family: key },
       );
       return detection;
     }
-    this.#recovered(`ip:${family}`, `The public IPv${family} is verified again (${detection.ip}).`);
+    this.#book.recovered(`ip:${family}`, `The public IPv${family} is verified again (${detection.ip}).`);
     const old = pub[key];
     pub[key] = detection.ip;
     if (old === null || !ipEquals(old, detection.ip)) {
@@ -281,9 +234,9 @@ export class Reconciler {
   ): Promise<WorkItem | null> {
     const { provider, doh, clock, config } = this.#d;
     const key = recordKey(rc.name, type);
-    const st = this.#recordState(rc.name, type);
+    const st = this.#book.get(rc.name, type);
     const now = clock.now();
-    const blockKey = this.#blockKey(rc, desired);
+    const blockKey = this.#book.blockKey(rc, desired);
     if (st.blocked_for !== null && st.blocked_for !== blockKey) {
       st.blocked_for = null;
       st.failures = 0;
@@ -292,7 +245,7 @@ export class Reconciler {
     const held = gate(st, now, blockKey);
     if (held) {
       st.message = held.reason;
-      this.#retryAt(result, held.until);
+      noteRetryAt(result, held.until);
       result.summary.push(`${rc.name} ${type}: ${held.reason}`);
       return null;
     }
@@ -305,7 +258,7 @@ export class Reconciler {
     let dohFailed = false;
     const proxied = rc.proxied ?? (st.proxied === true ? true : undefined);
     if (proxied === true) {
-      if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
+      if (apiCacheFresh(st, desired, now)) return this.#book.settled(st, 'in_sync', desired, null);
       needApi = true;
     } else {
       let verdict: ReturnType<typeof judgeDoh> | null = null;
@@ -313,7 +266,7 @@ export class Reconciler {
         verdict = judgeDoh(await doh.resolve(rc.name, type, signal), desired, st, now);
       } catch (err) {
         if (signal?.aborted) throw err; // stopping: not a DoH problem
-        this.#warnOnce(
+        this.#book.warnOnce(
           `doh:${key}`,
           provider
             ? `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`
@@ -321,12 +274,12 @@ export class Reconciler {
           { record: rc.name, type, err: errorMessage(err) },
         );
         if (!provider)
-          return this.#settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
+          return this.#book.settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
         needApi = true;
         dohFailed = true;
       }
-      if (verdict) this.#recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
-      if (verdict?.kind === 'in_sync') return this.#settled(st, 'in_sync', desired, null);
+      if (verdict) this.#book.recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
+      if (verdict?.kind === 'in_sync') return this.#book.settled(st, 'in_sync', desired, null);
       if (verdict?.kind === 'propagating') {
         st.status = 'updating';
         st.error = null;
@@ -335,7 +288,7 @@ export class Reconciler {
       }
       if (verdict?.kind === 'proxied') {
         st.proxied = true;
-        if (apiCacheFresh(st, desired, now)) return this.#settled(st, 'in_sync', desired, null);
+        if (apiCacheFresh(st, desired, now)) return this.#book.settled(st, 'in_sync', desired, null);
         needApi = true;
       }
       if (verdict?.kind === 'unsure') needApi = true;
@@ -370,7 +323,7 @@ export class Reconciler {
             ? `would create ${type} ${rc.name} → ${desired}`
             : `would update ${type} ${rc.name} from ${st.content} to ${desired}`;
       result.changes += needApi ? 0 : 1;
-      return this.#dryRun(st, msg, result);
+      return this.#book.dryRun(st, msg, result);
     }
 
     // Find the record: by cached id when we have one and DoH said it differs, else list it.
@@ -407,13 +360,13 @@ export class Reconciler {
       }
       if (plan.kind === 'in_sync' || plan.kind === 'update') {
         existing = plan.record;
-        this.#remember(st, plan.record, desired);
+        this.#book.remember(st, plan.record, desired);
       } else {
         st.record_id = null;
         st.content = null;
       }
       if (plan.kind === 'in_sync') {
-        this.#settled(st, 'in_sync', desired, null);
+        this.#book.settled(st, 'in_sync', desired, null);
         if (dohDisagrees) {
           st.status = 'updating';
           st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
@@ -426,7 +379,7 @@ export class Reconciler {
     if (deferred !== null) {
       st.status = 'out_of_sync';
       st.message = `change deferred until ${new Date(deferred).toISOString()} (min_update_interval_seconds)`;
-      this.#retryAt(result, deferred);
+      noteRetryAt(result, deferred);
       result.summary.push(`${rc.name} ${type}: ${st.message}`);
       return null;
     }
@@ -436,7 +389,7 @@ export class Reconciler {
       const old = existing?.content ?? st.content;
       if (config.mode === 'dry-run') {
         result.changes++;
-        return this.#dryRun(
+        return this.#book.dryRun(
           st,
           `would update ${type} ${rc.name} from ${old ?? 'unknown'} to ${desired}`,
           result,
@@ -446,7 +399,7 @@ export class Reconciler {
       if (config.ttl_explicit || rc.ttl !== undefined) patch.ttl = rc.ttl ?? config.ttl;
       const proxiedSetting = rc.proxied ?? config.proxied;
       if (proxiedSetting !== undefined) patch.proxied = proxiedSetting;
-      this.#pending(st, `changing from ${old ?? 'unknown'} to ${desired}`);
+      this.#book.pending(st, `changing from ${old ?? 'unknown'} to ${desired}`);
       return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
     }
     if (!config.create_missing_records) {
@@ -456,347 +409,17 @@ export class Reconciler {
     }
     if (config.mode === 'dry-run') {
       result.changes++;
-      return this.#dryRun(st, `would create ${type} ${rc.name} → ${desired}`, result);
+      return this.#book.dryRun(st, `would create ${type} ${rc.name} → ${desired}`, result);
     }
     const record: NewRecord = { name: rc.name, type, content: desired, ttl: rc.ttl ?? config.ttl };
     const proxiedSetting = rc.proxied ?? config.proxied;
     if (proxiedSetting !== undefined) record.proxied = proxiedSetting;
-    this.#pending(st, `creating it with ${desired}`);
+    this.#book.pending(st, `creating it with ${desired}`);
     return { rc, type, key, desired, zoneId, op: { kind: 'create', record } };
   }
 
-  /** Applies the queued writes: a batch per zone when two or more, single calls otherwise. */
-  async #apply(work: WorkItem[], result: CycleResult, signal?: AbortSignal): Promise<void> {
-    const provider = this.#d.provider;
-    if (!provider || work.length === 0) return;
-    const byZone = new Map<string, WorkItem[]>();
-    for (const w of work) byZone.set(w.zoneId, [...(byZone.get(w.zoneId) ?? []), w]);
-    for (const [zoneId, items] of byZone) {
-      if (items.length >= 2) {
-        const patches = items.filter((i) => i.op.kind === 'patch');
-        const posts = items.filter((i) => i.op.kind === 'create');
-        try {
-          const res = await this.#write(
-            provider.batch(
-              zoneId,
-              {
-                patches: patches.map((i) => (i.op as { patch: RecordPatch }).patch),
-                posts: posts.map((i) => (i.op as { record: NewRecord }).record),
-              },
-              signal,
-            ),
-          );
-          for (const [n, item] of patches.entries()) this.#written(item, res.patches[n], result);
-          for (const [n, item] of posts.entries()) this.#written(item, res.posts[n], result);
-          continue;
-        } catch (err) {
-          if (signal?.aborted) {
-            // Stopping: the batch may or may not have been applied; nothing is tried one by one.
-            for (const item of items) this.#fail(item.rc.name, item.type, err, item.desired, result);
-            continue;
-          }
-          if (err instanceof CloudflareApiError && (err.kind === 'rate_limited' || err.kind === 'auth')) {
-            for (const item of items) this.#fail(item.rc.name, item.type, err, item.desired, result);
-            continue;
-          }
-          this.#d.logger.warn(
-            { zoneId, err: errorMessage(err) },
-            `The batch write of ${items.length} records failed (${errorMessage(err)}); writing them one by one instead.`,
-          );
-        }
-      }
-      for (const item of items) {
-        if (signal?.aborted) {
-          this.#abandoned(item.rc.name, item.type, false, result);
-          continue;
-        }
-        try {
-          this.#written(item, await this.#applyOne(item, signal), result);
-        } catch (err) {
-          this.#fail(item.rc.name, item.type, err, item.desired, result);
-        }
-      }
-    }
-  }
-
-  async #applyOne(item: WorkItem, signal?: AbortSignal): Promise<DnsRecord | undefined> {
-    const provider = this.#d.provider!;
-    const relist = async (): Promise<DnsRecord[]> =>
-      provider.listRecords(item.zoneId, { name: item.rc.name, type: item.type }, signal);
-    if (item.op.kind === 'patch') {
-      try {
-        return await this.#write(provider.patchRecord(item.zoneId, item.op.patch, signal));
-      } catch (err) {
-        if (!(err instanceof CloudflareApiError && err.kind === 'not_found')) throw err;
-        // The cached id is stale (the record was deleted or recreated): look again.
-        const plan = planFromApi(await relist(), item.desired);
-        if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
-        if (plan.kind === 'in_sync') return plan.record;
-        if (plan.kind === 'update')
-          return this.#write(
-            provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal),
-          );
-        if (!this.#d.config.create_missing_records) throw err;
-        const record: NewRecord = {
-          name: item.rc.name,
-          type: item.type,
-          content: item.desired,
-          ttl: item.rc.ttl ?? this.#d.config.ttl,
-        };
-        const p = item.rc.proxied ?? this.#d.config.proxied;
-        if (p !== undefined) record.proxied = p;
-        return this.#write(provider.createRecord(item.zoneId, record, signal));
-      }
-    }
-    try {
-      return await this.#write(provider.createRecord(item.zoneId, item.op.record, signal));
-    } catch (err) {
-      if (!(err instanceof CloudflareApiError && err.kind === 'already_exists')) throw err;
-      // Someone (or an earlier try of ours) created it meanwhile: re-read and treat as satisfied.
-      const plan = planFromApi(await relist(), item.desired);
-      if (plan.kind === 'in_sync') return plan.record;
-      if (plan.kind === 'update')
-        return this.#write(
-          provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal),
-        );
-      if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
-      throw err;
-    }
-  }
-
-  #written(item: WorkItem, record: DnsRecord | undefined, result: CycleResult): void {
-    const { clock, events, logger } = this.#d;
-    const st = this.#recordState(item.rc.name, item.type);
-    const now = clock.now();
-    const old = item.op.kind === 'patch' ? item.op.old : null;
-    if (record) this.#remember(st, record, item.desired);
-    this.#view?.written(item.zoneId, record);
-    st.content = item.desired;
-    st.last_update = now;
-    st.last_written_content = item.desired;
-    st.api_checked_at = now;
-    st.api_checked_ip = item.desired;
-    st.failures = 0;
-    st.next_attempt_at = null;
-    st.blocked_for = null;
-    this.#settled(st, 'in_sync', item.desired, null);
-    result.changes++;
-    const action = item.op.kind === 'patch' ? 'update' : 'create';
-    logger.info(
-      { record: item.rc.name, type: item.type, old, new: item.desired },
-      action === 'create'
-        ? `Created ${item.type} ${item.rc.name} → ${item.desired}.`
-        : `Updated ${item.type} ${item.rc.name} from ${old ?? 'unknown'} to ${item.desired}.`,
-    );
-    events.emit('dns_updated', {
-      record: item.rc.name,
-      record_type: item.type,
-      old,
-      new: item.desired,
-      action,
-    });
-  }
-
   #fail(name: string, type: RecordType, err: unknown, desired: string, result: CycleResult): void {
-    const { clock, random, logger, events } = this.#d;
-    const st = this.#recordState(name, type);
-    const now = clock.now();
-    const message = errorMessage(err);
-    const write = typeof err === 'object' && err !== null && this.#writeErrors.has(err);
-    if (this.#signal?.aborted) {
-      // The agent is stopping: the request was abandoned, not failed. No backoff, no event.
-      const stale = st.content === null || !ipEquals(st.content, desired);
-      if (write || (stale && (st.status === 'in_sync' || st.status === 'updating'))) {
-        this.#abandoned(name, type, write, result);
-      }
-      return;
-    }
-    // The same failure again (a retry during an outage) is not news: debug log, no new event.
-    const repeat = st.status === 'error' && st.error === message;
-    if (err instanceof CloudflareApiError && err.kind === 'not_found') {
-      // The cached zone or record id is gone (zone deleted and re-added…): find them afresh.
-      st.zone_id = null;
-      st.zone_name = null;
-      st.record_id = null;
-      this.#view?.forget();
-    }
-    const kind: FailureKind =
-      err instanceof RecheckLaterError ? 'recheck' : err instanceof CloudflareApiError ? err.kind : 'other';
-    const retryAfterMs = err instanceof CloudflareApiError ? err.retryAfterMs : undefined;
-    const plan = planAfterFailure({ kind, write, retryAfterMs }, st.failures, random);
-    let retryAt: number | null = null;
-    if (plan.kind === 'block') {
-      const rc = this.#d.config.records.find((r) => r.name === name);
-      st.blocked_for = rc ? this.#blockKey(rc, desired) : null;
-    } else {
-      retryAt = now + plan.afterMs;
-      st.failures = plan.failures;
-    }
-    st.next_attempt_at = retryAt;
-    this.#settled(st, 'error', st.content, message, result);
-    this.#retryAt(result, retryAt);
-    const when = retryAt === null ? null : new Date(retryAt).toISOString();
-    let line = `Could not update ${type} ${name}: ${message}${when ? ` Next try after ${when}.` : ''}`;
-    if (plan.kind === 'retry' && plan.schedule === 'refused_read') {
-      // Not a verdict on the change: the record is read again on the permission schedule.
-      st.message = `${message}; this was a read, not a change, so it is tried again every 10 min (next after ${when})`;
-      line = `Could not read ${type} ${name} from Cloudflare: ${message}. A refused read does not block the record: it is read again every 10 min (next after ${when}); if this repeats, check cloudflare_api_url and the token's zone resources.`;
-    }
-    if (repeat) {
-      logger.debug({ record: name, type, err: message, retry_at: when, failures: st.failures }, line);
-      return;
-    }
-    logger.warn({ record: name, type, err: message, retry_at: when }, line);
-    events.emit('dns_update_failed', { record: name, record_type: type, error: message, retry_at: when });
+    const write = this.#writer?.isWriteError(err) ?? false;
+    this.#book.fail(name, type, err, desired, result, { write, aborted: this.#signal?.aborted === true });
   }
-
-  /** A stop cut this record's cycle short: it is not known to be in sync, and says so. */
-  #abandoned(name: string, type: RecordType, wrote: boolean, result: CycleResult): void {
-    const st = this.#recordState(name, type);
-    const what = wrote
-      ? `the change of ${type} ${name} was abandoned while Cloudflare was writing it (it may or may not have been applied)`
-      : `the check of ${type} ${name} was abandoned`;
-    this.#d.logger.info(
-      { record: name, type },
-      `Stopping: ${what}; it is checked and corrected at the next start.`,
-    );
-    if (st.status === 'error') return; // already says it is not in sync, and why
-    st.status = 'out_of_sync';
-    st.error = null;
-    st.message = `${what} because the agent stopped; checked again at the next start`;
-    result.ok = false;
-    result.summary.push(`${name} ${type}: ${st.message}`);
-  }
-
-  /**
-   * A write is about to be sent: until it is confirmed the record is not in sync. A record in
-   * `error` keeps its status and error (a retry), so the same failure again is recognised.
-   */
-  #pending(st: RecordState, message: string): void {
-    if (st.status === 'error') return;
-    st.status = 'out_of_sync';
-    st.message = message;
-  }
-
-  /** Runs a write call; a failure it throws is remembered as a refused or failed write. */
-  async #write<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (err) {
-      if (typeof err === 'object' && err !== null) this.#writeErrors.add(err);
-      throw err;
-    }
-  }
-
-  /**
-   * A warning that would repeat every cycle during an outage (no verified IP, DoH down) is logged
-   * once; repeats go to debug, and `#recovered` logs one line when it is over.
-   */
-  #warnOnce(key: string, message: string, fields: Record<string, unknown> = {}): void {
-    if (this.#ongoing.has(key)) {
-      this.#d.logger.debug(fields, message);
-      return;
-    }
-    this.#ongoing.set(key, this.#d.clock.now());
-    this.#d.logger.warn(fields, `${message} (Logged once until it recovers.)`);
-  }
-
-  #recovered(key: string, message: string): void {
-    const since = this.#ongoing.get(key);
-    if (since === undefined) return;
-    this.#ongoing.delete(key);
-    const minutes = Math.round((this.#d.clock.now() - since) / 60_000);
-    this.#d.logger.info(`${message} The problem lasted about ${minutes} min.`);
-  }
-
-  #settled(
-    st: RecordState,
-    status: RecordState['status'],
-    content: string | null,
-    error: string | null,
-    result?: CycleResult,
-  ): null {
-    st.status = status;
-    st.content = content;
-    st.error = error;
-    st.message = error;
-    if (status !== 'error') {
-      st.failures = 0;
-      st.next_attempt_at = null;
-    }
-    if (result && (status === 'error' || status === 'out_of_sync')) {
-      result.ok = false;
-      result.summary.push(`${st.name} ${st.type}: ${error ?? status}`);
-    }
-    return null;
-  }
-
-  #dryRun(st: RecordState, message: string, result: CycleResult): null {
-    st.status = 'dry_run';
-    st.error = null;
-    st.message = message;
-    result.summary.push(`${st.name} ${st.type}: ${message}`);
-    this.#d.logger.info({ record: st.name, type: st.type }, `Dry run: ${message}.`);
-    return null;
-  }
-
-  #remember(st: RecordState, record: DnsRecord, desired: string): void {
-    st.record_id = record.id;
-    st.zone_id = record.zoneId || st.zone_id;
-    st.content = record.content;
-    st.ttl = record.ttl;
-    st.proxied = record.proxied;
-    st.api_checked_at = this.#d.clock.now();
-    st.api_checked_ip = desired;
-  }
-
-  #recordState(name: string, type: RecordType): RecordState {
-    const key = recordKey(name, type);
-    const records = this.#d.state.state.dns.records;
-    let st = records[key];
-    if (!st) {
-      st = freshRecordState(name, type);
-      records[key] = st;
-    }
-    return st;
-  }
-
-  /** Drops state of records no longer configured (or of a family no longer enabled). */
-  #pruneState(): void {
-    const keep = new Set<string>();
-    for (const rc of this.#d.config.records) {
-      for (const f of this.#families) keep.add(recordKey(rc.name, f === 4 ? 'A' : 'AAAA'));
-    }
-    const records = this.#d.state.state.dns.records;
-    for (const key of Object.keys(records)) if (!keep.has(key)) delete records[key];
-    // Keep configuration order, which is the order of updates and of the published state.
-    const ordered: typeof records = {};
-    for (const key of keep) if (records[key]) ordered[key] = records[key];
-    this.#d.state.state.dns.records = ordered;
-  }
-
-  #blockKey(rc: RecordConfig, desired: string): string {
-    return `${desired}|${rc.ttl ?? this.#d.config.ttl}|${rc.proxied ?? this.#d.config.proxied ?? ''}|${rc.zone ?? this.#d.config.zone ?? ''}`;
-  }
-
-  #retryAt(result: CycleResult, at: number | null): void {
-    if (at === null) return;
-    result.retryAt = result.retryAt === null ? at : Math.min(result.retryAt, at);
-  }
-}
-
-/**
- * A state of the zone only the user can fix (a round-robin set, a missing record the agent may not
- * create): reported once, looked at again every 10 minutes, never "fixed" by the agent.
- */
-class RecheckLaterError extends CloudflareApiError {
-  constructor(message: string) {
-    super('client', message);
-  }
-}
-
-function conflictError(count: number, name: string, type: RecordType): RecheckLaterError {
-  return new RecheckLaterError(
-    `${count} ${type} records exist for ${name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${name} from records.`,
-  );
 }
