@@ -8,6 +8,7 @@
  * - `would_cycle`, `exhausted`, `skip` → `power_cycle_skipped {reason: message}`;
  * - `none` → nothing; its `reason` code and `message` are for the log at debug and the state page.
  */
+import type { HealthState } from './health.js';
 import {
   COUNTER_RESET_MS,
   type CycleRecord,
@@ -18,21 +19,8 @@ import {
   type RecoveryState,
 } from './recovery-state.js';
 
-/**
- * The health state machine's states (SPEC §4). Defined here because src/domain/health.ts was not
- * committed when this was written. It exports the same eight values under the same name, so the
- * two types are interchangeable. Once it is committed, replace this with
- * `export type { HealthState } from './health.js'`.
- */
-export type HealthState =
-  | 'probing'
-  | 'ready'
-  | 'degraded'
-  | 'wan_down'
-  | 'router_down'
-  | 'self_down'
-  | 'intercepted'
-  | 'recovering';
+/** The health state machine's states (SPEC §4), from ./health.ts. */
+export type { HealthState } from './health.js';
 
 /** The config keys the policy reads (SPEC §2), plus whether `mode` was set by the user. */
 export interface RecoveryConfig {

@@ -17,12 +17,19 @@ export const CYCLE_HISTORY_MS = 720 * 3_600_000;
 /** And never more than this many are kept, whatever the clock did. */
 export const CYCLE_HISTORY_MAX = 200;
 
+/**
+ * The latest time a state file may hold (the last millisecond of the year 9999, as src/clock.ts
+ * MAX_STORED_TIME_MS): anything later is damage, and would make formatting it throw.
+ */
+const MAX_TIME_MS = 253_402_300_799_999;
+const time = z.number().nonnegative().max(MAX_TIME_MS);
+
 /** One power cycle, started by the policy or by a manual `reboot`, real or (in dry-run) only said. */
 export const cycleRecordSchema = z.object({
   /** When the cycle started (the off command, or the would-cycle decision in dry-run). */
-  at: z.number().nonnegative(),
+  at: time,
   /** When it ended (plug confirmed on, or gave up); boot grace counts from here. Null while running. */
-  finished_at: z.number().nonnegative().nullable().default(null),
+  finished_at: time.nullable().default(null),
   /** Null while running or unknown (finished by a restart). */
   ok: z.boolean().nullable().default(null),
   manual: z.boolean().default(false),
@@ -35,7 +42,7 @@ export type CycleRecord = z.infer<typeof cycleRecordSchema>;
 export const currentCycleSchema = z.object({
   /** `off`: the off (or firmware off-then-on) command is being sent or the plug is off; `on`: the on command was sent. */
   phase: z.enum(['off', 'on']),
-  started_at: z.number().nonnegative(),
+  started_at: time,
   /** The plug type that was switched (`tasmota`, `shelly`, …). */
   plug: z.string(),
   off_seconds: z.number().int().positive(),
@@ -44,7 +51,7 @@ export const currentCycleSchema = z.object({
 });
 export type CurrentCycle = z.infer<typeof currentCycleSchema>;
 
-const nullableTime = z.number().nonnegative().nullable().default(null);
+const nullableTime = time.nullable().default(null);
 
 export const recoveryStateSchema = z.object({
   version: z.literal(RECOVERY_STATE_VERSION).default(RECOVERY_STATE_VERSION),
@@ -211,7 +218,9 @@ export type RestartAction =
 export function resumeAfterRestart(state: RecoveryState, now: number): RestartAction {
   const cycle = state.current;
   if (cycle === null) return { kind: 'none' };
-  const end = cycle.started_at + cycle.off_seconds * 1000;
+  // A start in the future means the clock was set back since: how long the plug has been off is
+  // unknown, so it is switched on at once rather than after a planned end that may be days away.
+  const end = cycle.started_at > now ? now : cycle.started_at + cycle.off_seconds * 1000;
   const at = Math.max(now, end);
   const when =
     at === now ? 'now' : `in ${Math.ceil((at - now) / 1000)} s, at the end of its planned off time`;

@@ -1,9 +1,13 @@
 /**
  * The persisted state's format (schema version 1). Times are epoch milliseconds.
- * Sections owned by later features (uptime, recovery) are optional so older files stay valid.
+ * The watchdog's sections (`uptime`, `recovery`) are optional, so files written before the
+ * watchdog existed stay valid and load with neither; a damaged watchdog section is salvaged field
+ * by field and never makes the whole file unusable (it holds the DNS record ids too).
  */
 import { z } from 'zod';
 import { isStoredTime } from '../clock.js';
+import { parseRecovery, type RecoveryState } from '../domain/recovery-state.js';
+import { parseUptime, type UptimeState } from '../domain/uptime.js';
 
 export const STATE_SCHEMA_VERSION = 1;
 
@@ -66,6 +70,30 @@ export const publicIpStateSchema = z.object({
 });
 export type PublicIpState = z.infer<typeof publicIpStateSchema>;
 
+/** What was dropped while salvaging a watchdog section on load, for the watchdog to log once. */
+const salvageProblems = new WeakMap<object, readonly string[]>();
+
+/**
+ * A watchdog section, typed as its domain schema (uptimeStateSchema, recoveryStateSchema) and read
+ * by the domain's own field-by-field parser: a damaged bucket, outage or cycle record is dropped
+ * alone (and remembered for `sectionProblems`), the rest of the section and the file are kept.
+ */
+function watchdogSection<T extends object>(parse: (raw: unknown) => { state: T; problems: string[] }) {
+  return z.unknown().transform((raw): T => {
+    const { state, problems } = parse(raw);
+    if (problems.length > 0) salvageProblems.set(state, problems);
+    return state;
+  });
+}
+
+/**
+ * The problems found when `section` (the loaded `uptime` or `recovery`) was read: each names what
+ * was dropped. Empty for a clean section, a fresh one, or one built after loading.
+ */
+export function sectionProblems(section: UptimeState | RecoveryState | undefined): readonly string[] {
+  return section === undefined ? [] : (salvageProblems.get(section) ?? []);
+}
+
 export const persistedStateSchema = z
   .object({
     schema: z.literal(STATE_SCHEMA_VERSION),
@@ -77,8 +105,10 @@ export const persistedStateSchema = z
     }),
     /** Home Assistant components last published (component id → platform), to remove stale ones. */
     ha_components: z.record(z.string(), z.string()).optional(),
-    uptime: z.record(z.string(), z.unknown()).optional(),
-    recovery: z.record(z.string(), z.unknown()).optional(),
+    /** The watchdog's uptime figures and outage log (src/domain/uptime.ts); absent in older files. */
+    uptime: watchdogSection(parseUptime).optional(),
+    /** The recovery history, a cycle in progress, the Auto recovery choice (src/domain/recovery-state.ts). */
+    recovery: watchdogSection(parseRecovery).optional(),
   })
   .loose();
 export type PersistedState = z.infer<typeof persistedStateSchema>;
