@@ -12,11 +12,26 @@ import { errorMessage } from './errors.js';
 import type { SignalHandler } from './main.js';
 import { redactText } from './redact.js';
 
+/** The command, found without loading the CLI: the first argument that is not an option or its value. */
+function commandOf(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '-c' || arg === '--config') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return 'run';
+}
+
 let handler: SignalHandler | undefined;
 const onSignal = (signal: NodeJS.Signals): void => {
   if (handler !== undefined) {
     handler(signal);
     return;
+  }
+  if (commandOf(process.argv.slice(2)) === 'check') {
+    // 0 would read as "in sync": an interrupted check is a runtime failure (nothing was changed).
+    process.stderr.write(`Received ${signal}; check stopped before it finished (nothing was changed).\n`);
+    process.exit(2);
   }
   process.stderr.write(`Received ${signal} before the agent started; nothing to stop or save.\n`);
   process.exit(0);

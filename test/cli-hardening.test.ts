@@ -123,6 +123,23 @@ describe('signals', () => {
     },
   );
 
+  it('check/SIGTERM while the program is still loading → exit 2 (not "in sync"), nothing changed', async () => {
+    let child: ChildProcess | undefined;
+    const done = runBin(['check', '--config', '/nonexistent/options.yaml'], loopbackEnv(), {
+      nodeArgs: ['--import', HOLD_IMPORT],
+      onSpawn: (c) => {
+        child = c;
+        guarded(c, 8000);
+      },
+    });
+    await waitForOutput(child!.stderr!, /holding dist\/cli\.js/);
+    child!.kill('SIGTERM');
+    const r = await done;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Received SIGTERM; check stopped before it finished (nothing was changed).');
+  });
+
   it('run/a second SIGTERM during the stop → skips the wait for in-flight requests, still saves state', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ddnsw-twice-'));
     const hanging = await startEchoServer(() => ({ hang: true }));
