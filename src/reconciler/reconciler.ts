@@ -9,7 +9,14 @@
  */
 import type { Clock, Random } from '../clock.js';
 import type { RecordConfig } from '../config/schema.js';
-import type { DnsProvider, DohResolver, NewRecord, RecordPatch, RecordType } from '../dns/dns-provider.js';
+import type {
+  DnsProvider,
+  DnsRecord,
+  DohResolver,
+  NewRecord,
+  RecordPatch,
+  RecordType,
+} from '../dns/dns-provider.js';
 import {
   API_RECHECK_MS,
   aggregateStatus,
