@@ -112,6 +112,15 @@ async function setup(kind: BrokerKind, options: Parameters<typeof makeWorld>[0] 
   return { b, obs, world };
 }
 
+/** Waits until the agent's first DNS cycle has finished (so cycle counts start from a quiet agent). */
+async function firstCycleDone(world: Awaited<ReturnType<typeof makeWorld>>): Promise<void> {
+  const deadline = Date.now() + 8000;
+  while (world.agent.lastCycle === null || world.agent.scheduler.running) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the agent's first DNS cycle");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const DISCOVERY = 'homeassistant/device/ddns_watchdog/config';
 const RULES = {
   discoveryPrefix: 'homeassistant',
@@ -209,6 +218,7 @@ describe.each(BROKERS)('agent on MQTT (%s)', (kind) => {
     const { obs, world } = await setup(kind, { triggerGapMs: 5_000 });
     (obs.client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    await firstCycleDone(world);
     const cyclesBefore = world.agent.scheduler.cycles;
     world.cf.clearLog();
     const results = () =>
@@ -506,6 +516,7 @@ describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () =>
     await world.agent.start();
     await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    await firstCycleDone(world);
     const cycles = world.agent.scheduler.cycles;
     const cases = [
       ['own/state', 'ddns-watchdog/state'],
@@ -603,6 +614,7 @@ describe.skipIf(!mosquittoAvailable())('agent on real Mosquitto (MQTT 5)', () =>
     cleanups.push(() => world.close());
     await world.agent.start();
     await obs.waitFor((s) => s.topic === DISCOVERY, 5000, 'discovery');
+    await firstCycleDone(world);
     const cycles = world.agent.scheduler.cycles;
     await obs.publish('ddns-watchdog/command/sync', '', { retain: true });
     await new Promise((res) => setTimeout(res, 500));
@@ -624,6 +636,7 @@ describe('oversize messages (never buffered whole)', () => {
     cleanups.push(() => world.close());
     await world.agent.start();
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    await firstCycleDone(world);
     const cycles = world.agent.scheduler.cycles;
 
     const big = await rawPublish(b.url, {
@@ -659,6 +672,7 @@ describe.skipIf(!mosquittoAvailable())('oversize messages on real Mosquitto (MQT
     cleanups.push(() => world.close());
     await world.agent.start();
     await obs.waitFor((s) => s.topic === 'ddns-watchdog/state', 5000, 'state');
+    await firstCycleDone(world);
     const cycles = world.agent.scheduler.cycles;
     await obs.publish(
       'ddns-watchdog/command/sync',
