@@ -109,7 +109,13 @@ export async function cli(
   }
 
   const secrets = secretValues(config);
-  if (command === 'check') return runCheck(config, { secrets });
+  if (command === 'check') {
+    // check prints source URLs and errors itself: the same redaction as every log line.
+    const out = (line: string): void => {
+      process.stdout.write(`${redactText(line, secrets)}\n`);
+    };
+    return runCheck(config, { secrets, out });
+  }
   const logger = createLogger({ level: config.log_level, format: config.log_format, secrets });
   return runAgent(config, logger, signals);
 }

@@ -56,6 +56,25 @@ describe('secrets in URLs that do not parse', () => {
   });
 });
 
+describe('check output', () => {
+  it('an IP source with a key in its query string: the key is never printed', async () => {
+    const sources = await Promise.all([startEchoServer('81.2.69.160'), startEchoServer('81.2.69.160')]);
+    try {
+      const r = await runBin(
+        ['check'],
+        loopbackEnv({
+          IP_SOURCES: sources.map((s) => `${s.url}ip?key=${PASSWORD}`).join(','),
+          RECORDS: 'home.example.com',
+        }),
+      );
+      expect(r.stdout).toContain('Public IP: IPv4 81.2.69.160');
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    } finally {
+      await Promise.all(sources.map((s) => s.close()));
+    }
+  });
+});
+
 describe('config that used to fail only at run time', () => {
   it.each([['check'], ['run']])('%s/mqtt_ca_file: 123 → exit 1 naming the key', async (command) => {
     const file = await tempFile('ca.yaml', 'mqtt_ca_file: 123\n');
