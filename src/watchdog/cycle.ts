@@ -142,15 +142,20 @@ async function agentTimed(ctx: CycleContext, cycle: CurrentCycle, announce: (r: 
     );
   }
   // A stop during the wait ends it at once: the router is switched on before the agent exits.
+  const offAt = ctx.clock.now();
   if (!ctx.stop.aborted) await ctx.clock.sleep(offSeconds * 1000, ctx.stop);
-  if (!ctx.stop.aborted) await ctx.commit((s) => cycleOnSent(s));
+  const cutShort = ctx.stop.aborted;
+  if (!cutShort) await ctx.commit((s) => cycleOnSent(s));
   const on = await switchOn(ctx, { lastTryOnStop: true });
   if (on === null) return;
+  const offFor = cutShort
+    ? `off for ${Math.round((ctx.clock.now() - offAt) / 1000)} s instead of ${offSeconds} s, as the agent is stopping`
+    : `off for ${offSeconds} s`;
   await finish(ctx, {
     recordOk: off.ok,
     eventOk: off.ok,
     message: off.ok
-      ? `The router was power-cycled: off for ${offSeconds} s, then switched on by the agent (${on.message}).`
+      ? `The router was power-cycled: ${offFor}, then switched on by the agent (${on.message}).`
       : `The plug did not take the off command (${off.message}), so the router was probably not power-cycled; it was switched on to be safe (${on.message}). Check the plug's address, login and power.`,
   });
 }

@@ -185,11 +185,14 @@ export async function makeAgent(pki: TestPki, world: World, o: AgentOptions = {}
   return agent;
 }
 
-/** The messages of the log lines at `level` or above (pino numbers: 30 info, 40 warn, 50 error). */
-export function logged(agent: Agent, minLevel = 30): string[] {
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/** The messages of the log lines at `minLevel` or above. */
+export function logged(agent: Agent, minLevel: 'info' | 'warn' | 'error' = 'info'): string[] {
+  const min = LEVELS.indexOf(minLevel);
   return agent.sink
     .lines()
-    .filter((l) => Number(l['level']) >= minLevel)
+    .filter((l) => LEVELS.indexOf(String(l['level'])) >= min)
     .map((l) => String(l['msg']));
 }
 

@@ -3,9 +3,12 @@
  * (router, WAN targets with a test CA), a real HTTP plug, a real state file, simulated hours.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ProbeKind, ProbeResult } from '../../src/domain/probe-result.js';
+import type { Probe } from '../../src/probes/probe.js';
 import { opensslAvailable } from '../fakes/mosquitto.js';
 import { type PingStandIns, pingStandIns } from '../fakes/ping/stand-ins.js';
 import { makeTestPki, type TestPki } from '../fakes/tls-server.js';
+import type { WanMode } from '../fakes/wan-target.js';
 import { type Agent, makeAgent, makeWorld, until, type World } from './harness.js';
 
 let pki: TestPki;
@@ -102,5 +105,109 @@ describe.skipIf(!opensslAvailable())('the watchdog through outages', () => {
     expect(a.svc.status().uptime.outages).toEqual([
       { start: expect.any(String), end: expect.any(String), class: 'router_down', action: 'power_cycle' },
     ]);
+  });
+
+  it('blips shorter than wan_down_after_seconds: no cycle; each return of the WAN starts one DNS cycle', async () => {
+    world = await makeWorld(pki);
+    agent = await makeAgent(pki, world);
+    await agent.rounds(40); // 10 min of ready: past every grace
+    expect(agent.svc.health).toBe('ready');
+    for (let blip = 0; blip < 3; blip++) {
+      world.setWan('down');
+      await agent.rounds(10); // 150 s without the WAN: wan_down for 135 s
+      expect(agent.svc.health).toBe('wan_down');
+      world.setWan('up');
+      await agent.rounds(20);
+      expect(agent.svc.health).toBe('ready');
+    }
+    expect(world.plug.calls).toEqual([]);
+    expect(agent.of('power_cycle_started')).toEqual([]);
+    expect(agent.of('power_cycle_skipped')).toEqual([]);
+    expect(agent.of('wan_down')).toHaveLength(3);
+    expect(agent.of('wan_restored')).toHaveLength(3);
+    expect(agent.restored.count).toBe(3);
+    expect(agent.svc.status().uptime.outages.map((o) => o.action)).toEqual(['none', 'none', 'none']);
+    expect(agent.svc.status().recovery.state).toBe('idle');
+  });
+
+  const noRoute = (target: string, kind: ProbeKind): Probe => ({
+    target,
+    kind,
+    run: async (): Promise<ProbeResult> => ({
+      target,
+      kind,
+      ok: false,
+      latencyMs: 3,
+      failure: 'unreachable',
+      code: 'ENETUNREACH',
+    }),
+  });
+
+  it.each<[string, WanMode[] | 'no_route', string, number]>([
+    ['self_down/no route from this host/no cycle', 'no_route', 'self_down', 60],
+    [
+      'intercepted/every target answers with a foreign certificate/no cycle',
+      ['intercept', 'intercept', 'intercept'],
+      'intercepted',
+      60,
+    ],
+    ['degraded/one of three targets down/no cycle', ['up', 'down', 'up'], 'degraded', 60],
+    ['degraded/one target hangs/no cycle', ['hang', 'up', 'up'], 'degraded', 12],
+  ])('%s', async (_name, wan, health, minutes) => {
+    world = await makeWorld(pki);
+    if (wan !== 'no_route') {
+      for (const [i, mode] of wan.entries()) world.wan[i]!.mode = mode;
+    }
+    agent = await makeAgent(pki, world, {
+      config: { probe_interval_seconds: 60 },
+      ...(wan === 'no_route'
+        ? { probes: { router: [noRoute('127.0.0.1', 'icmp')], wan: [noRoute('127.0.0.1:443', 'tls')] } }
+        : {}),
+    });
+    // An hour (12 min for a hanging target, whose rounds each wait out the real deadline): long
+    // past the start grace and the 3-min wait.
+    await agent.rounds(minutes);
+    expect(agent.svc.health).toBe(health);
+    expect(world.plug.calls).toEqual([]);
+    expect(agent.events.filter((e) => e.type.startsWith('power_cycle'))).toEqual([]);
+    expect(agent.of('health_changed').map((e) => e.to)).toEqual([health]);
+    expect(agent.svc.status().recovery.state).toBe('idle');
+  });
+
+  it('explicit mode: dry-run: no plug command; an event says what would have happened, at the times a real cycle would', async () => {
+    world = await makeWorld(pki);
+    world.setWan('down');
+    agent = await makeAgent(pki, world, {
+      config: { probe_interval_seconds: 60, mode: 'dry-run', mode_explicit: true },
+    });
+    await agent.rounds(30);
+    expect(world.plug.calls).toEqual([]);
+    const skipped = agent.of('power_cycle_skipped');
+    expect(skipped.map((e) => e.reason)).toEqual([
+      expect.stringMatching(
+        /would power-cycle the router now \(plug http, off 30 s; cycle 1 of 3 in 24 h\)\. Nothing was switched because mode is dry-run/,
+      ),
+      expect.stringMatching(/would power-cycle the router now \(plug http, off 30 s; cycle 2 of 3 in 24 h\)/),
+    ]);
+    expect(agent.of('power_cycle_started')).toEqual([]);
+    expect(agent.of('health_changed').map((e) => e.to)).toEqual(['wan_down']);
+    const status = agent.svc.status();
+    expect(status.recovery).toMatchObject({ power_cycles_total: 0, last_power_cycle: null });
+    expect(status.uptime.outages[0]?.action).toBe('would_cycle');
+  });
+
+  it('no Cloudflare token (mode dry-run by default): the watchdog still power-cycles', async () => {
+    world = await makeWorld(pki);
+    world.setWan('down');
+    agent = await makeAgent(pki, world, {
+      config: { probe_interval_seconds: 60, mode: 'dry-run', mode_explicit: false },
+    });
+    await agent.rounds(4);
+    expect(world.plug.commands()).toEqual(['off']);
+    await agent.rounds(1);
+    await until(() => world.plug.commands().length === 2, 'the on command');
+    expect(world.plug.commands()).toEqual(['off', 'on']);
+    expect(agent.of('power_cycle_skipped')).toEqual([]);
+    expect(agent.svc.status().recovery.power_cycles_total).toBe(1);
   });
 });
