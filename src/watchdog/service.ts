@@ -48,7 +48,7 @@ import { type ProbeRoundOutcome, type ProbeSet, runProbeRound } from '../probes/
 import { Scheduler } from '../scheduler.js';
 import { SAVE_AT_LEAST_EVERY_MS, type StateHolder } from '../state/holder.js';
 import { sectionProblems } from '../state/schema.js';
-import type { RuntimeStatus } from '../status.js';
+import type { RuntimeStatus, StatusDocument } from '../status.js';
 import { type ProbeReport, type WatchdogCommands, watchdogCommands } from './commands.js';
 import { type CycleContext, carryOutCycle, ensureOnAfterRestart, type RunningCycle } from './cycle.js';
 
@@ -73,7 +73,13 @@ export interface WatchdogDeps {
   startedAt?: number;
 }
 
-export type WatchdogStatus = Required<Pick<RuntimeStatus, 'health' | 'probes' | 'uptime' | 'recovery'>>;
+/** The §6 parts the watchdog owns; a RuntimeStatus for src/status.ts `buildStatus`. */
+export interface WatchdogStatus extends RuntimeStatus {
+  health: StatusDocument['health'];
+  probes: StatusDocument['probes'];
+  uptime: Omit<StatusDocument['uptime'], 'started_at'>;
+  recovery: StatusDocument['recovery'];
+}
 
 export class WatchdogService {
   readonly #d: WatchdogDeps;

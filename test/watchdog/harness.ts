@@ -98,12 +98,21 @@ export interface AgentOptions {
   clock?: ManualClock;
 }
 
+/** The real file store, counting its writes (the SD card's point of view). */
+export class CountingStore extends JsonFileStore<PersistedState> {
+  saves = 0;
+  override save(state: PersistedState): Promise<void> {
+    this.saves++;
+    return super.save(state);
+  }
+}
+
 export interface Agent {
   svc: WatchdogService;
   clock: ManualClock;
   config: WatchdogConfig;
   holder: StateHolder;
-  store: JsonFileStore<PersistedState>;
+  store: CountingStore;
   events: AgentEvent[];
   sink: ReturnType<typeof logSink>;
   restored: { count: number };
@@ -122,7 +131,7 @@ export async function makeAgent(pki: TestPki, world: World, o: AgentOptions = {}
     ...o.config,
   };
   const sink = logSink();
-  const store = new JsonFileStore<PersistedState>({
+  const store = new CountingStore({
     dir: world.dir,
     schema: persistedStateSchema as never,
     fresh: freshState,
