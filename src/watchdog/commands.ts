@@ -5,7 +5,7 @@
  * (src/domain/recovery-commands.ts). Never: switch the plug or probe directly — the service does,
  * through the WatchdogControl it hands in.
  */
-import type { ProbeSummary } from '../domain/health.js';
+import { type HealthMachine, type ProbeSummary, probeSummary } from '../domain/health.js';
 import { manualReboot, setAutoRecovery } from '../domain/recovery-commands.js';
 import type { RecoveryConfig } from '../domain/recovery-policy.js';
 import { noteWouldCycle, type RecoveryState } from '../domain/recovery-state.js';
@@ -89,6 +89,18 @@ export function watchdogCommands(c: WatchdogControl): WatchdogCommands {
       await c.commitRecovery(result.state);
       return { ok: true, message: result.message };
     },
+  };
+}
+
+/** What the last round saw, for the `probe` answer; null before the first round. */
+export function probeReport(health: HealthMachine): ProbeReport | null {
+  const round = health.lastRound;
+  if (round === null) return null;
+  return {
+    health: health.state,
+    ...probeSummary(health),
+    wanAnswered: round.wan.filter((r) => r.ok).length,
+    wanTotal: round.wan.length,
   };
 }
 

@@ -12,7 +12,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { CurrentCycle, RecoveryState } from '../domain/recovery-state.js';
-import { cycleOnSent, finishCycle } from '../domain/recovery-state.js';
+import { cycleOnSent, finishCycle, resumeAfterRestart } from '../domain/recovery-state.js';
 import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -64,6 +64,27 @@ export function carryOutCycle(ctx: CycleContext, cycle: CurrentCycle): RunningCy
     })
     .finally(() => announce({ ok: false, message: 'the power cycle ended before the plug was switched' }));
   return { started, done };
+}
+
+/**
+ * At start, a cycle the last run left unfinished: with a plug, it is switched on in the background
+ * (ensureOnAfterRestart); without one there is nothing to switch, so that is said and the cycle
+ * closed. Returns the recovery state to keep and the background task, if any.
+ */
+export function resumeUnfinishedCycle(
+  state: RecoveryState,
+  now: number,
+  plug: PlugDriver | null,
+  logger: Logger,
+  context: (plug: PlugDriver) => CycleContext,
+): { state: RecoveryState; task: Promise<void> | null } {
+  const action = resumeAfterRestart(state, now);
+  if (action.kind === 'none') return { state, task: null };
+  if (plug !== null) return { state, task: ensureOnAfterRestart(context(plug), action) };
+  logger.error(
+    `A power cycle (plug ${action.cycle.plug}) was unfinished when the agent stopped, but no plug is configured now, so the agent cannot switch it back on: check that the router has power.`,
+  );
+  return { state: finishCycle(state, now, null), task: null };
 }
 
 /**

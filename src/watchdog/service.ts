@@ -17,26 +17,18 @@ import {
   type HealthMachine,
   type HealthStep,
   initialHealth,
-  isUp,
   maxRoundGapMs,
   probeSummary,
   readySince,
   stepHealth,
 } from '../domain/health.js';
 import { type RecoveryConfig, recoveryRound, recoveryStatus } from '../domain/recovery-policy.js';
-import {
-  finishCycle,
-  freshRecovery,
-  type RecoveryState,
-  resumeAfterRestart,
-  startCycle,
-} from '../domain/recovery-state.js';
+import { finishCycle, freshRecovery, type RecoveryState, startCycle } from '../domain/recovery-state.js';
 import {
   freshUptime,
   noteOutageAction,
   type OutageAction,
   observeUptime,
-  resumeUptime,
   type UptimeState,
   uptimeSummary,
 } from '../domain/uptime.js';
@@ -47,10 +39,11 @@ import type { PlugDriver } from '../plugs/plug-driver.js';
 import { type ProbeRoundOutcome, type ProbeSet, runProbeRound } from '../probes/round.js';
 import { Scheduler } from '../scheduler.js';
 import { SAVE_AT_LEAST_EVERY_MS, type StateHolder } from '../state/holder.js';
-import { sectionProblems } from '../state/schema.js';
 import type { RuntimeStatus, StatusDocument } from '../status.js';
-import { type ProbeReport, type WatchdogCommands, watchdogCommands } from './commands.js';
-import { type CycleContext, carryOutCycle, ensureOnAfterRestart, type RunningCycle } from './cycle.js';
+import { announceHealth } from './announce.js';
+import { type ProbeReport, probeReport, type WatchdogCommands, watchdogCommands } from './commands.js';
+import { type CycleContext, carryOutCycle, type RunningCycle, resumeUnfinishedCycle } from './cycle.js';
+import { inRecovery, loadSections } from './sections.js';
 
 /** The config keys the watchdog reads: the probe cadence, and the recovery policy's keys. */
 export interface WatchdogConfig extends RecoveryConfig {
@@ -95,7 +88,6 @@ export class WatchdogService {
   #restartOn: Promise<void> | null = null;
   #lastTickAt: number | null = null;
   #rounds = 0;
-  #lastRound: ProbeRoundOutcome | null = null;
   #uptimeWrittenAt = Number.NEGATIVE_INFINITY;
   #lastNone: string | null = null;
   readonly #said = new Set<string>();
@@ -148,37 +140,15 @@ export class WatchdogService {
     const now = clock.now();
     this.#startedAt = this.#d.startedAt ?? now;
     this.#health = initialHealth(now);
-    const saved = state.state;
-    const problems = [...sectionProblems(saved.uptime), ...sectionProblems(saved.recovery)];
-    if (problems.length > 0) {
-      logger.warn(
-        { problems },
-        `Parts of the saved watchdog state could not be read and were dropped (${problems.join('; ')}); the rest was kept. Nothing to do unless this repeats (then check the disk).`,
-      );
-    }
-    const resumed = resumeUptime(saved.uptime ?? freshUptime(), now);
-    if (resumed.clamped) {
-      logger.warn(
-        'The saved uptime figures hold times in the future: the system clock was probably set back since they were saved. They were clamped to now; if this happens at every start, check that NTP is running.',
-      );
-    }
-    this.#uptime = resumed.state;
-    this.#recovery = saved.recovery ?? freshRecovery();
+    ({ uptime: this.#uptime, recovery: this.#recovery } = loadSections(state.state, now, logger));
     this.#writeSections(now);
 
-    const action = resumeAfterRestart(this.#recovery, now);
-    if (action.kind === 'ensure_on') {
-      const plug = this.#d.plug;
-      if (plug === null) {
-        logger.error(
-          `A power cycle (plug ${action.cycle.plug}) was unfinished when the agent stopped, but no plug is configured now, so the agent cannot switch it back on: check that the router has power.`,
-        );
-        this.#recovery = finishCycle(this.#recovery, now, null);
-        this.#writeSections(now);
-      } else {
-        this.#restartOn = ensureOnAfterRestart(this.#cycleContext(plug), action);
-      }
-    }
+    const resumed = resumeUnfinishedCycle(this.#recovery, now, this.#d.plug, logger, (plug) =>
+      this.#cycleContext(plug),
+    );
+    this.#recovery = resumed.state;
+    this.#restartOn = resumed.task;
+    this.#writeSections(now);
     void this.#d.state.persist();
 
     const interval = this.#d.config.probe_interval_seconds * 1000;
@@ -266,27 +236,9 @@ export class WatchdogService {
     return { maxGapMs: maxRoundGapMs(this.#d.config.probe_interval_seconds) };
   }
 
-  /** A power cycle or its boot grace is running: the health machine judges nothing meanwhile. */
-  #recoveringAt(t: number): boolean {
-    if (this.#recovery.current !== null) return true;
-    const ends = this.#recovery.cycles
-      .filter((c) => !c.simulated)
-      .map((c) => Math.min(c.finished_at ?? c.at, t));
-    return ends.length > 0 && t < Math.max(...ends) + this.#d.config.boot_grace_seconds * 1000;
-  }
-
   async #probeNow(): Promise<ProbeReport | null> {
-    const scheduler = this.#scheduler;
-    if (scheduler === null || !(await scheduler.trigger('probe command'))) return null;
-    const round = this.#lastRound?.round;
-    if (!round || this.#stop.signal.aborted) return null;
-    const summary = probeSummary(this.#health);
-    return {
-      health: this.#health.state,
-      ...summary,
-      wanAnswered: round.wan.filter((r) => r.ok).length,
-      wanTotal: round.wan.length,
-    };
+    const ran = (await this.#scheduler?.trigger('probe command')) ?? false;
+    return ran && !this.#stop.signal.aborted ? probeReport(this.#health) : null;
   }
 
   /** One probe round and everything that follows from it. Never throws. */
@@ -299,7 +251,6 @@ export class WatchdogService {
         signal: this.#stop.signal,
       });
       if (this.#stop.signal.aborted) return;
-      this.#lastRound = outcome;
       await this.#judge(outcome);
     } catch (err) {
       logger.error(
@@ -322,7 +273,7 @@ export class WatchdogService {
     const round = outcome.round;
     const before = { uptime: this.#uptime, recovery: this.#recovery };
     const step = stepHealth(this.#health, round, {
-      recovering: this.#recoveringAt(round.at),
+      recovering: inRecovery(this.#recovery, this.#d.config.boot_grace_seconds, round.at),
       ...this.#gap(),
     });
     this.#uptime = observeUptime(this.#uptime, round.at, step.health.state, this.#gap());
@@ -358,30 +309,9 @@ export class WatchdogService {
     this.#d.state.changed();
   }
 
-  /** The health machine moved: one event and one log line per transition, and the WAN events. */
   #apply(step: HealthStep): void {
-    const { events, logger } = this.#d;
     this.#health = step.health;
-    for (const t of step.transitions) {
-      events.emit('health_changed', { from: t.from, to: t.to, reason: t.reason });
-      const better = t.to === 'ready' || t.to === 'recovering' || (t.to === 'degraded' && !isUp(t.from));
-      logger[better ? 'info' : 'warn']({ from: t.from, to: t.to }, t.message);
-    }
-    for (const e of step.events) {
-      if (e.type === 'wan_down') {
-        events.emit('wan_down', e.payload);
-        continue;
-      }
-      events.emit('wan_restored', e.payload);
-      try {
-        this.#d.onWanRestored?.();
-      } catch (err) {
-        logger.error(
-          { err: errorMessage(err) },
-          `Starting a DNS cycle after the WAN came back failed: ${errorMessage(err)}. The next one runs on schedule.`,
-        );
-      }
-    }
+    announceHealth(step, this.#d);
   }
 
   /**

@@ -1,0 +1,41 @@
+/**
+ * The watchdog's two sections of the state file at start: `uptime` and `recovery`, as loaded
+ * (salvaged entry by entry by src/state/schema.ts), with what was dropped said once and the
+ * time the agent was not running taken out of the uptime figures. Files without them (written
+ * before the watchdog existed) start with fresh ones.
+ */
+import { freshRecovery, type RecoveryState } from '../domain/recovery-state.js';
+import { freshUptime, resumeUptime, type UptimeState } from '../domain/uptime.js';
+import type { Logger } from '../log.js';
+import { type PersistedState, sectionProblems } from '../state/schema.js';
+
+export function loadSections(
+  saved: PersistedState,
+  now: number,
+  logger: Logger,
+): { uptime: UptimeState; recovery: RecoveryState } {
+  const problems = [...sectionProblems(saved.uptime), ...sectionProblems(saved.recovery)];
+  if (problems.length > 0) {
+    logger.warn(
+      { problems },
+      `Parts of the saved watchdog state could not be read and were dropped (${problems.join('; ')}); the rest was kept. Nothing to do unless this repeats (then check the disk).`,
+    );
+  }
+  const resumed = resumeUptime(saved.uptime ?? freshUptime(), now);
+  if (resumed.clamped) {
+    logger.warn(
+      'The saved uptime figures hold times in the future: the system clock was probably set back since they were saved. They were clamped to now; if this happens at every start, check that NTP is running.',
+    );
+  }
+  return { uptime: resumed.state, recovery: saved.recovery ?? freshRecovery() };
+}
+
+/**
+ * A power cycle or its boot grace is running at `t`: the health machine is told `recovering` and
+ * judges nothing. Only real cycles count (a dry-run's would-be cycle switched nothing).
+ */
+export function inRecovery(state: RecoveryState, bootGraceSeconds: number, t: number): boolean {
+  if (state.current !== null) return true;
+  const ends = state.cycles.filter((c) => !c.simulated).map((c) => Math.min(c.finished_at ?? c.at, t));
+  return ends.length > 0 && t < Math.max(...ends) + bootGraceSeconds * 1000;
+}
