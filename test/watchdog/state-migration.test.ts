@@ -145,6 +145,38 @@ describe.skipIf(!opensslAvailable())('the watchdog sections of the state file', 
     expect((await readState())['dns']).toEqual(V1_FILE.dns);
   });
 
+  it('uptime saved with times in the future (clock set back)/clamped to now with one warning/the gap not counted', async () => {
+    world = await makeWorld(pki);
+    const now = world.clock.now();
+    const hour = Math.floor(now / 3_600_000);
+    await writeFile(
+      join(world.dir, 'state.json'),
+      JSON.stringify({
+        ...V1_FILE,
+        uptime: {
+          buckets: [[hour - 1, 3_600_000, 3_600_000]],
+          last: { at: now + 86_400_000, health: 'ready' },
+          outages: [{ start: now + 3_600_000, end: null, class: 'wan_down' }],
+        },
+      }),
+    );
+    const a = await agent();
+    await a.rounds(4);
+    const warnings = logged(a, 'warn').filter((m) => m.includes('uptime figures hold times in the future'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/clamped to now; if this happens at every start, check that NTP is running/);
+    const status = a.svc.status();
+    expect(status.uptime.outages).toEqual([
+      {
+        start: '2026-01-01T00:00:00.000+00:00',
+        end: '2026-01-01T00:00:00.000+00:00',
+        class: 'wan_down',
+        action: 'none',
+      },
+    ]);
+    expect(status.uptime.availability_24h).toBe(100);
+  });
+
   it('SD card/a steady hour/a handful of writes, and a health change is saved at once', async () => {
     world = await makeWorld(pki);
     const a = await agent();
