@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 
 export function announceHealth(
   step: HealthStep,
-  o: { events: EventBus; logger: Logger; onWanRestored?: (() => void) | undefined },
+  o: { events: EventBus; logger: Logger; onWanRestored?: (() => unknown) | undefined },
 ): void {
   for (const t of step.transitions) {
     o.events.emit('health_changed', { from: t.from, to: t.to, reason: t.reason });
@@ -23,13 +23,16 @@ export function announceHealth(
       continue;
     }
     o.events.emit('wan_restored', e.payload);
-    try {
-      o.onWanRestored?.();
-    } catch (err) {
+    const failed = (err: unknown) =>
       o.logger.error(
         { err: errorMessage(err) },
         `Starting a DNS cycle after the WAN came back failed: ${errorMessage(err)}. The next one runs on schedule.`,
       );
+    try {
+      const started = o.onWanRestored?.();
+      if (started instanceof Promise) started.catch(failed);
+    } catch (err) {
+      failed(err);
     }
   }
 }

@@ -60,8 +60,11 @@ export interface WatchdogDeps {
   events: EventBus;
   clock: Clock;
   logger: Logger;
-  /** The WAN came back: the agent runs a DNS cycle at once (the IP has likely changed). */
-  onWanRestored?: () => void;
+  /**
+   * The WAN came back: the agent runs a DNS cycle at once (the IP has likely changed). Not awaited;
+   * a throw or a rejected promise is logged.
+   */
+  onWanRestored?: () => unknown;
   /** When the agent started (its start grace counts from here). Default: the time of start(). */
   startedAt?: number;
 }
@@ -166,13 +169,10 @@ export class WatchdogService {
       },
     });
     this.#scheduler.start();
+    const { enabled, state: recovery } = recoveryStatus(this.#policyInput(now));
     logger.info(
-      {
-        probe_interval_seconds: this.#d.config.probe_interval_seconds,
-        plug: this.#d.plug?.label ?? null,
-        recovery: this.#recovery.enabled ?? this.#d.config.recovery_enabled,
-      },
-      `Watchdog started: probing the router and the WAN every ${this.#d.config.probe_interval_seconds} s.`,
+      { plug: this.#d.plug?.label ?? null, auto_recovery: enabled, recovery },
+      `Watchdog started: probing the router and the WAN every ${interval / 1000} s; Auto recovery is ${enabled ? 'on' : 'off'}.`,
     );
   }
 
