@@ -1,50 +1,15 @@
 /**
- * DnsProvider: the only way the reconciler talks to the authoritative DNS API (Cloudflare).
- * Implementations do I/O and validation, never decide what to change.
+ * DnsProvider and DohResolver: the ports through which the reconciler reads and writes DNS. The
+ * records, zones and answers they carry are the core's vocabulary (src/domain/dns.ts), re-exported
+ * here for the adapters. Implementations do I/O and validation, never decide what to change.
  *
  * Every method throws CloudflareApiError (src/errors.ts) on failure, with `kind` telling how to
  * retry. While a 429 pause is running, every method throws `rate_limited` at once without a
  * network call.
  */
-export type RecordType = 'A' | 'AAAA';
+import type { DnsRecord, DohAnswer, NewRecord, RecordPatch, RecordType, Zone } from '../domain/dns.js';
 
-export interface Zone {
-  id: string;
-  /** Lower-case, punycode, no trailing dot. */
-  name: string;
-}
-
-export interface DnsRecord {
-  id: string;
-  zoneId: string;
-  /** Lower-case, punycode, no trailing dot. */
-  name: string;
-  type: RecordType;
-  content: string;
-  proxied: boolean;
-  ttl: number;
-  comment: string | null;
-  tags: string[];
-}
-
-export interface NewRecord {
-  name: string;
-  type: RecordType;
-  content: string;
-  ttl: number;
-  proxied?: boolean;
-}
-
-/**
- * A change to an existing record. Only `content` is sent unless ttl/proxied are given (they are
- * given only when the user set them explicitly), so comment, tags, TTL and proxied survive.
- */
-export interface RecordPatch {
-  id: string;
-  content: string;
-  ttl?: number;
-  proxied?: boolean;
-}
+export type { DnsRecord, DohAnswer, NewRecord, RecordPatch, RecordType, Zone } from '../domain/dns.js';
 
 export interface BatchResult {
   patches: DnsRecord[];
@@ -75,11 +40,6 @@ export interface DnsProvider {
 }
 
 /** DoH observation of what resolvers see. */
-export type DohAnswer =
-  | { kind: 'answer'; addresses: string[]; ttl: number }
-  | { kind: 'nxdomain' }
-  | { kind: 'nodata' };
-
 export interface DohResolver {
   /** Throws on transport failure, timeout or malformed response (never returns garbage). */
   resolve(name: string, type: RecordType, signal?: AbortSignal): Promise<DohAnswer>;

@@ -2,8 +2,7 @@
  * The reconciler's decisions, without I/O: how to read an observation, whether a record may be
  * touched now, what to write, and how long to back off. Pure.
  */
-import type { DnsRecord, DohAnswer } from '../dns/dns-provider.js';
-import type { RecordState, RecordStatus } from '../state/schema.js';
+import type { DnsRecord, DohAnswer, RecordState, RecordStatus } from './dns.js';
 import { ipEquals, isCloudflareAddress } from './ip.js';
 
 export const HOUR_MS = 3_600_000;

@@ -6,20 +6,14 @@
  */
 import { z } from 'zod';
 import { isStoredTime } from '../clock.js';
+import { recordStatusSchema, recordTypeSchema } from '../domain/dns.js';
 import { parseRecovery, type RecoveryState } from '../domain/recovery-state.js';
 import { parseUptime, type UptimeState } from '../domain/uptime.js';
 
 export const STATE_SCHEMA_VERSION = 1;
 
-export const recordStatusSchema = z.enum([
-  'in_sync',
-  'out_of_sync',
-  'updating',
-  'error',
-  'dry_run',
-  'disabled',
-]);
-export type RecordStatus = z.infer<typeof recordStatusSchema>;
+/** The DNS vocabulary is the core's (src/domain/dns.ts); re-exported for existing importers. */
+export { type RecordStatus, recordStatusSchema } from '../domain/dns.js';
 
 const nullableNumber = z.number().nullable().default(null);
 const NOT_A_TIME = 'is not a time (expected epoch milliseconds from 1970 to the year 9999)';
@@ -33,7 +27,7 @@ const nullableString = z.string().nullable().default(null);
 
 export const recordStateSchema = z.object({
   name: z.string(),
-  type: z.enum(['A', 'AAAA']),
+  type: recordTypeSchema,
   status: recordStatusSchema,
   /** What the published record holds, as last observed (DoH or API). */
   content: nullableString,

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import type { DnsRecord } from '../../src/dns/dns-provider.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { RecordState as CoreRecordState, DnsRecord } from '../../src/domain/dns.js';
 import {
   aggregateStatus,
   apiCacheFresh,
@@ -34,6 +34,13 @@ function rec(content: string, id = 'r1'): DnsRecord {
     tags: [],
   };
 }
+
+describe('vocabulary', () => {
+  it('state/record-state-is-the-core-type', () => {
+    // The state file's parsed record is exactly what the core's decisions read and write.
+    expectTypeOf<RecordState>().toEqualTypeOf<CoreRecordState>();
+  });
+});
 
 describe('judgeDoh', () => {
   it.each([
