@@ -1,24 +1,29 @@
 /**
- * Builds the running agent from a validated configuration: adapters are created here and only
- * here, then handed to the services. `main.ts` adds process concerns (signals, exit codes).
+ * The composition root: builds the running agent from a validated configuration. Adapters are
+ * created here and only here (with the two helpers in src/agent/: the IP sources and the MQTT
+ * start-up), then handed to the services. Wiring only: what a command does lives in
+ * src/command-handlers.ts, every decision in the services and the core. `main.ts` adds process
+ * concerns (signals, exit codes); nothing but main, cli, check and demo imports this file.
  */
 import type { Dispatcher } from 'undici';
+import { buildSources } from './agent/ip-sources.js';
+import { buildMqtt } from './agent/mqtt-startup.js';
 import { type Clock, type Random, systemClock, systemRandom } from './clock.js';
+import { commandHandlers } from './command-handlers.js';
+import type { CommandHandlers } from './commands.js';
 import type { Config } from './config/schema.js';
 import { CloudflareClient } from './dns/cloudflare/client.js';
 import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
 import { DohClient } from './dns/doh.js';
 import { errorMessage } from './errors.js';
 import { EventBus } from './events.js';
-import { type CommandHandlers, MqttBridge } from './ha/bridge.js';
-import { discoveryOptionsFromConfig } from './ha/discovery.js';
-import { buildSources, detectPublicIp } from './ip/detector.js';
+import type { MqttBridge } from './ha/bridge.js';
+import { detectPublicIp } from './ip/detector.js';
 import type { IpFamily, IpSource } from './ip/ip-source.js';
 import { watchLocalAddresses } from './ip/local-source.js';
 import type { Logger } from './log.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from './mqtt/broker.js';
-import { MqttConnection } from './mqtt/client.js';
-import { MAX_PACKET_BYTES } from './mqtt/packet-guard.js';
+import type { EmbeddedBroker } from './mqtt/broker.js';
+import type { MqttConnection } from './mqtt/client.js';
 import { Heartbeat } from './notify/heartbeat.js';
 import { Webhook } from './notify/webhook.js';
 import { type CycleResult, Reconciler } from './reconciler/reconciler.js';
@@ -27,8 +32,8 @@ import { StateHolder } from './state/holder.js';
 import { freshState, type PersistedState, persistedStateSchema } from './state/schema.js';
 import { JsonFileStore, type StateStore } from './state/store.js';
 import { buildStatus, type StatusDocument } from './status.js';
-import { type MqttTarget, resolveMqttTarget } from './supervisor.js';
-import { SUPPORT_URL, VERSION } from './version.js';
+import type { MqttTarget } from './supervisor.js';
+import { VERSION } from './version.js';
 
 export interface AgentOptions {
   config: Config;
@@ -59,6 +64,8 @@ export class Agent {
   readonly reconciler: Reconciler;
   readonly scheduler: Scheduler;
   readonly provider: DnsProvider | null;
+  /** Command handlers the MQTT bridge calls (src/command-handlers.ts). */
+  readonly commands: CommandHandlers;
   #state: StateHolder | null = null;
   readonly #store: StateStore<PersistedState> | null;
   readonly #heartbeat: Heartbeat | null;
@@ -167,6 +174,14 @@ export class Agent {
       },
     });
 
+    this.commands = commandHandlers({
+      config,
+      sync: (reason, records) => this.sync(reason, records),
+      lastCycle: () => this.#lastCycle,
+      // The router/WAN watchdog is not wired yet: its three commands are refused.
+      watchdog: null,
+    });
+
     if (
       [...config.ip_sources, ...config.ip_sources_v6].some((s) => s === 'local' || s.startsWith('local:'))
     ) {
@@ -240,113 +255,26 @@ export class Agent {
     if (this.#options.mqtt !== false) await this.#startMqtt();
   }
 
-  /** Command handlers the MQTT bridge calls. */
-  readonly commands: CommandHandlers = {
-    sync: async (records) => {
-      const known = new Set(this.config.records.map((r) => r.name));
-      const wanted = records?.map((r) => r.toLowerCase().replace(/\.$/, ''));
-      const unknown = wanted?.filter((r) => !known.has(r)) ?? [];
-      if (unknown.length > 0) {
-        return { ok: false, message: `not a configured record: ${unknown.join(', ')}` };
-      }
-      if (this.config.records.length === 0) {
-        return { ok: false, message: 'no records are configured: set records to manage DNS' };
-      }
-      const ran = await this.sync('command', wanted);
-      const last = this.#lastCycle;
-      if (!ran || !last) return { ok: false, message: 'the agent is stopping; the sync did not run' };
-      if (last.ok) {
-        const what =
-          last.changes > 0
-            ? `${last.changes} change(s) ${this.config.mode === 'dry-run' ? 'would be made (dry-run)' : 'made'}`
-            : 'nothing to change';
-        return { ok: true, message: `DNS sync done: ${what}` };
-      }
-      return {
-        ok: false,
-        message: `DNS sync finished with problems: ${last.summary.slice(0, 5).join('; ')}`,
-      };
-    },
-    reboot: async () => ({ ok: false, message: 'recovery is not configured' }),
-    probe: async () => ({ ok: false, message: 'recovery is not configured' }),
-    recovery: async () => ({ ok: false, message: 'recovery is not configured' }),
-  };
-
   async #startMqtt(): Promise<void> {
-    const { config, logger } = this;
-    const log = logger.child({ module: 'mqtt' });
-    let target: MqttTarget;
-    try {
-      target =
-        this.#options.mqtt ||
-        (await resolveMqttTarget({
-          config,
-          env: this.#options.env ?? process.env,
-          logger: log,
-          ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
-        }));
-    } catch (err) {
-      log.error(
-        { err: errorMessage(err) },
-        `Could not find the MQTT broker: ${errorMessage(err)}. DNS keeps running; set mqtt_url to connect to a broker.`,
-      );
-      return;
-    }
-    let url: string;
-    let username = config.mqtt_username;
-    let password = config.mqtt_password;
-    if (target.kind === 'embedded') {
-      try {
-        this.#broker = await startEmbeddedBroker({
-          host: target.host,
-          port: target.port,
-          ...(username ? { username } : {}),
-          ...(password ? { password } : {}),
-          logger: log,
-        });
-      } catch (err) {
-        log.error(
-          { err: errorMessage(err) },
-          `Could not start the embedded MQTT broker: ${errorMessage(err)}. DNS keeps running; set mqtt_url to use another broker, or embedded_broker_port to use another port.`,
-        );
-        return;
-      }
-      url = this.#broker.url;
-    } else {
-      url = target.url;
-      username = target.username;
-      password = target.password;
-    }
-    this.#mqtt = new MqttConnection({
-      url,
-      ...(username ? { username } : {}),
-      ...(password ? { password } : {}),
-      ...(config.mqtt_ca_file ? { caFile: config.mqtt_ca_file } : {}),
-      clientId: config.mqtt_client_id,
-      availabilityTopic: `${config.mqtt_base_topic}/availability`,
-      // The embedded broker (aedes) speaks MQTT 3.1.1 only: skip the refused MQTT 5 attempt. It
-      // closes the connection of a client that sends a packet over its cap: never send one.
-      ...(target.kind === 'embedded' && !this.#broker?.reused
-        ? { protocolVersion: 4 as const, maxOutgoingBytes: MAX_PACKET_BYTES }
-        : {}),
-      logger: log,
-    });
-    this.#bridge = new MqttBridge({
-      mqtt: this.#mqtt,
-      discovery: {
-        ...discoveryOptionsFromConfig(config, { version: VERSION, supportUrl: SUPPORT_URL }),
-        // The router/WAN watchdog is not built yet: publish none of its entities.
-        watchdog: false,
-        enabled: config.discovery,
-      },
+    const parts = await buildMqtt({
+      config: this.config,
+      ...(this.#options.mqtt ? { target: this.#options.mqtt } : {}),
+      env: this.#options.env ?? process.env,
+      ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+      // The router/WAN watchdog is not built yet: publish none of its entities.
+      watchdog: false,
       events: this.events,
       state: this.state,
       status: () => this.status(),
       commands: this.commands,
       clock: this.clock,
       random: this.#options.random ?? systemRandom,
-      logger: logger.child({ module: 'ha' }),
+      logger: this.logger,
     });
+    if (!parts) return;
+    this.#broker = parts.broker;
+    this.#mqtt = parts.connection;
+    this.#bridge = parts.bridge;
     this.#bridge.start();
     await this.#mqtt.start();
   }

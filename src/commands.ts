@@ -19,6 +19,20 @@ export type ParsedCommand =
   | { kind: 'ok'; value: Command }
   | { kind: 'invalid'; command: string; reason: string; transaction?: string };
 
+/** A handler's answer: published on `<base>/command/result` and returned by the status page. */
+export interface CommandAnswer {
+  ok: boolean;
+  message: string;
+}
+
+/** What runs each command (built in src/command-handlers.ts, called by the MQTT bridge). */
+export interface CommandHandlers {
+  sync(records: string[] | undefined): Promise<CommandAnswer>;
+  reboot(offSeconds: number | undefined): Promise<CommandAnswer>;
+  probe(): Promise<CommandAnswer>;
+  recovery(enabled: boolean): Promise<CommandAnswer>;
+}
+
 export interface CommandResult {
   command: string;
   ok: boolean;

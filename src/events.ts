@@ -2,6 +2,7 @@
  * The typed event bus. Every §6 event type is declared once here with its payload; MQTT, the
  * webhook and the log subscribe to it. A failing listener is logged and never reaches the others.
  */
+import type { Health } from './domain/health.js';
 import type { Logger } from './log.js';
 
 export interface EventPayloads {
@@ -14,7 +15,7 @@ export interface EventPayloads {
     action: 'update' | 'create';
   };
   dns_update_failed: { record: string; record_type: 'A' | 'AAAA'; error: string; retry_at: string | null };
-  health_changed: { from: string; to: string; reason?: string };
+  health_changed: { from: Health; to: Health; reason?: string };
   wan_down: { since: string };
   wan_restored: { down_seconds: number };
   power_cycle_started: { plug: string; off_seconds: number; reason: string };
@@ -25,17 +26,29 @@ export interface EventPayloads {
 export type EventType = keyof EventPayloads;
 export type AgentEvent = { [K in EventType]: { type: K; at: string } & EventPayloads[K] }[EventType];
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'ip_changed',
-  'dns_updated',
-  'dns_update_failed',
-  'health_changed',
-  'wan_down',
-  'wan_restored',
-  'power_cycle_started',
-  'power_cycle_finished',
-  'power_cycle_skipped',
-];
+/**
+ * Which service emits each event type: the one list of event names, in §6 order. The compiler
+ * checks it against EventPayloads (a name missing here or not declared there does not build).
+ */
+const EVENT_SOURCES = {
+  ip_changed: 'dns',
+  dns_updated: 'dns',
+  dns_update_failed: 'dns',
+  health_changed: 'watchdog',
+  wan_down: 'watchdog',
+  wan_restored: 'watchdog',
+  power_cycle_started: 'watchdog',
+  power_cycle_finished: 'watchdog',
+  power_cycle_skipped: 'watchdog',
+} as const satisfies { readonly [K in EventType]: 'dns' | 'watchdog' };
+
+/** Every event type, in §6 order (one Home Assistant device trigger each). */
+export const EVENT_TYPES: readonly EventType[] = Object.keys(EVENT_SOURCES) as EventType[];
+
+/** Event types only the router/WAN watchdog emits. */
+export const WATCHDOG_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter(
+  (t) => EVENT_SOURCES[t] === 'watchdog',
+);
 
 type Listener = (event: AgentEvent) => void | Promise<void>;
 

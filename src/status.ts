@@ -4,38 +4,22 @@
  * offset. Pure: built from the persisted state plus what the running services report.
  */
 import { isoTimeOrNull } from './clock.js';
+import type { Config } from './config/schema.js';
 import { aggregateStatus } from './domain/dns-plan.js';
+import { HEALTH_STATES, type Health, type ProbeSummary } from './domain/health.js';
+import { RECOVERY_STATES, type RecoveryStatus } from './domain/recovery-policy.js';
+import type { OutageSummary } from './domain/uptime.js';
 import { type PersistedState, type RecordStatus, recordStatusSchema } from './state/schema.js';
 
-export const HEALTH_VALUES = [
-  'probing',
-  'ready',
-  'degraded',
-  'wan_down',
-  'router_down',
-  'self_down',
-  'intercepted',
-  'recovering',
-] as const;
-export type Health = (typeof HEALTH_VALUES)[number];
-
+/** Every `dns.status` value (the record statuses of the state schema). */
 export const DNS_STATUS_VALUES: readonly RecordStatus[] = recordStatusSchema.options;
 
-export const RECOVERY_STATE_VALUES = [
-  'disabled',
-  'idle',
-  'waiting',
-  'cycling',
-  'grace',
-  'exhausted',
-] as const;
-export type RecoveryState = (typeof RECOVERY_STATE_VALUES)[number];
-
-export interface ProbeSummary {
-  ok: boolean | null;
-  latency_ms: number | null;
-  failure: string | null;
-}
+/** @deprecated The health values live in the core: import HEALTH_STATES from src/domain/health.ts. */
+export const HEALTH_VALUES = HEALTH_STATES;
+/** @deprecated The recovery states live in the core: import RECOVERY_STATES from src/domain/recovery-policy.ts. */
+export const RECOVERY_STATE_VALUES = RECOVERY_STATES;
+// Still imported from here by src/http/metrics.ts; its home is src/domain/health.ts.
+export type { Health } from './domain/health.js';
 
 export interface StatusRecord {
   type: 'A' | 'AAAA';
@@ -47,7 +31,7 @@ export interface StatusRecord {
 
 export interface StatusDocument {
   health: Health;
-  mode: 'enforce' | 'dry-run';
+  mode: Config['mode'];
   version: string;
   public_ip: {
     ipv4: string | null;
@@ -69,15 +53,9 @@ export interface StatusDocument {
     availability_24h: number | null;
     availability_7d: number | null;
     availability_30d: number | null;
-    outages: Array<{ start: string; end: string | null; class: string; action: string | null }>;
+    outages: OutageSummary[];
   };
-  recovery: {
-    enabled: boolean;
-    state: RecoveryState;
-    power_cycles_total: number;
-    last_power_cycle: string | null;
-    budget_remaining: number | null;
-  };
+  recovery: RecoveryStatus;
 }
 
 /** What the services that are not DNS report; everything optional until they exist. */
@@ -96,10 +74,10 @@ const UNKNOWN_PROBE: ProbeSummary = { ok: null, latency_ms: null, failure: null 
  */
 export function buildStatus(input: {
   state: PersistedState;
-  mode: 'enforce' | 'dry-run';
+  mode: Config['mode'];
   version: string;
   startedAt: number;
-  ipVersion: 'ipv4' | 'ipv6' | 'both';
+  ipVersion: Config['ip_version'];
   runtime?: RuntimeStatus;
 }): StatusDocument {
   const { state, runtime = {} } = input;

@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Config } from '../src/config/schema.js';
+import { HEALTH_STATES } from '../src/domain/health.js';
 import { EVENT_TYPES } from '../src/events.js';
 import {
   buildDeviceDiscovery,
@@ -21,7 +22,7 @@ import {
   stateValue,
 } from '../src/ha/entities.js';
 import { freshRecordState, freshState } from '../src/state/schema.js';
-import { buildStatus, DNS_STATUS_VALUES, HEALTH_VALUES } from '../src/status.js';
+import { buildStatus, DNS_STATUS_VALUES } from '../src/status.js';
 import { checkDiscovery, checkStateDocument, type DiscoveryCheckOptions } from './ha/discovery-rules.js';
 
 const SUPPORT_URL = 'https://github.com/ddns-watchdog/ddns-watchdog';
@@ -43,7 +44,7 @@ function checkOptions(opts: DiscoveryOptions): DiscoveryCheckOptions {
     discoveryPrefix: opts.discoveryPrefix,
     nodeId: opts.nodeId,
     baseTopic: opts.baseTopic,
-    publishedValues: { health: HEALTH_VALUES, dnsStatus: DNS_STATUS_VALUES },
+    publishedValues: { health: HEALTH_STATES, dnsStatus: DNS_STATUS_VALUES },
     eventTypes: EVENT_TYPES,
   };
 }
@@ -459,7 +460,7 @@ describe('device discovery payload', () => {
 
   it('the enum options are exactly the values the state document can carry', () => {
     const c = defaultPayload().components;
-    expect(c.ddns_watchdog_health?.options).toEqual([...HEALTH_VALUES]);
+    expect(c.ddns_watchdog_health?.options).toEqual([...HEALTH_STATES]);
     expect(c.ddns_watchdog_dns_status?.options).toEqual([...DNS_STATUS_VALUES]);
   });
 });
@@ -663,7 +664,7 @@ describe('checkDiscovery catches each broken rule', () => {
       set(
         'ddns_watchdog_health',
         'options',
-        HEALTH_VALUES.filter((h) => h !== 'recovering'),
+        HEALTH_STATES.filter((h) => h !== 'recovering'),
       ),
       '[enum-coverage] ddns_watchdog_health: options miss recovering',
     ],
@@ -821,7 +822,7 @@ describe('checkDiscovery catches each broken rule', () => {
   it('enum values the code publishes but the options lack', () => {
     const opts = {
       ...checkOptions(DEFAULTS),
-      publishedValues: { health: [...HEALTH_VALUES, 'rebooting'], dnsStatus: DNS_STATUS_VALUES },
+      publishedValues: { health: [...HEALTH_STATES, 'rebooting'], dnsStatus: DNS_STATUS_VALUES },
     };
     expect(checkDiscovery(buildDeviceDiscovery(DEFAULTS).topic, defaultPayload(), opts)).toEqual([
       '[enum-coverage] ddns_watchdog_health: options miss rebooting',
@@ -1030,7 +1031,8 @@ describe('state document', () => {
 describe('watchdog entities are gated', () => {
   it('watchdog: false publishes only the DNS side (and passes every rule without a Health sensor)', async () => {
     const { buildDeviceDiscovery } = await import('../src/ha/discovery.js');
-    const { WATCHDOG_ENTITY_KEYS, WATCHDOG_EVENT_TYPES } = await import('../src/ha/entities.js');
+    const { WATCHDOG_ENTITY_KEYS } = await import('../src/ha/entities.js');
+    const { WATCHDOG_EVENT_TYPES } = await import('../src/events.js');
     const { checkDiscovery } = await import('./ha/discovery-rules.js');
     const msg = buildDeviceDiscovery({
       discoveryPrefix: 'homeassistant',

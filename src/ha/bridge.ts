@@ -4,7 +4,14 @@
  * topics into calls on the services it is handed. Never: call Cloudflare or plugs directly.
  */
 import type { Clock, Random } from '../clock.js';
-import { type Command, type CommandResult, parseCommand, responseTopicProblem } from '../commands.js';
+import {
+  type Command,
+  type CommandAnswer,
+  type CommandHandlers,
+  type CommandResult,
+  parseCommand,
+  responseTopicProblem,
+} from '../commands.js';
 import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -26,13 +33,6 @@ export interface MqttPort {
   publish(topic: string, payload: string | Buffer, opts?: PublishOptions): void;
   subscribe(filter: string, handler: (m: IncomingMessage) => void): void;
   onConnect(listener: () => void): () => void;
-}
-
-export interface CommandHandlers {
-  sync(records: string[] | undefined): Promise<{ ok: boolean; message: string }>;
-  reboot(offSeconds: number | undefined): Promise<{ ok: boolean; message: string }>;
-  probe(): Promise<{ ok: boolean; message: string }>;
-  recovery(enabled: boolean): Promise<{ ok: boolean; message: string }>;
 }
 
 export interface BridgeOptions {
@@ -228,7 +228,7 @@ export class MqttBridge {
       return;
     }
     const cmd = parsed.value;
-    let outcome: { ok: boolean; message: string };
+    let outcome: CommandAnswer;
     try {
       outcome = await this.#run(cmd);
     } catch (err) {
@@ -250,7 +250,7 @@ export class MqttBridge {
     });
   }
 
-  #run(cmd: Command): Promise<{ ok: boolean; message: string }> {
+  #run(cmd: Command): Promise<CommandAnswer> {
     const h = this.#o.commands;
     switch (cmd.command) {
       case 'sync':

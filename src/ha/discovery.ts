@@ -8,13 +8,8 @@
  * Versions come in through the options (no file reads here: this module does no I/O).
  * docs/home-assistant.md records which Home Assistant behaviour each choice rests on.
  */
-import {
-  type DeviceTriggerDef,
-  deviceTriggers,
-  type EntityDef,
-  entityCatalogue,
-  type IpVersion,
-} from './entities.js';
+import type { Config } from '../config/schema.js';
+import { type DeviceTriggerDef, deviceTriggers, type EntityDef, entityCatalogue } from './entities.js';
 
 export interface DiscoveryOptions {
   /** `discovery_prefix` */
@@ -25,7 +20,7 @@ export interface DiscoveryOptions {
   readonly baseTopic: string;
   /** `device_name` */
   readonly deviceName: string;
-  readonly ipVersion: IpVersion;
+  readonly ipVersion: Config['ip_version'];
   /** `plug_type` is not `none`. */
   readonly hasPlug: boolean;
   /** The router/WAN watchdog runs (default true): its entities and triggers are published. */
@@ -42,7 +37,7 @@ export interface DiscoveryConfig {
   readonly node_id: string;
   readonly mqtt_base_topic: string;
   readonly device_name: string;
-  readonly ip_version: IpVersion;
+  readonly ip_version: Config['ip_version'];
   readonly plug_type: string;
 }
 

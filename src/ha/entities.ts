@@ -13,14 +13,14 @@
  * timestamp parsing). So a plain `{{ value_json.a.b }}` is the right template for numbers,
  * timestamps and text alike; see docs/home-assistant.md for the evidence and the alternatives.
  */
-import { EVENT_TYPES, type EventType } from '../events.js';
-import { DNS_STATUS_VALUES, HEALTH_VALUES } from '../status.js';
+import type { CommandName } from '../commands.js';
+import type { Config } from '../config/schema.js';
+import { HEALTH_STATES } from '../domain/health.js';
+import { EVENT_TYPES, type EventType, WATCHDOG_EVENT_TYPES } from '../events.js';
+import { DNS_STATUS_VALUES } from '../status.js';
 
-export type IpVersion = 'ipv4' | 'ipv6' | 'both';
 export type EntityPlatform = 'sensor' | 'binary_sensor' | 'button' | 'switch';
 export type EntityCategory = 'config' | 'diagnostic';
-/** A command topic under `<base>/command/` (SPEC §6). */
-export type CommandName = 'sync' | 'probe' | 'reboot' | 'recovery';
 
 interface EntityBase {
   /** Stable key: `unique_id` is `<node_id>_<key>`. */
@@ -68,7 +68,7 @@ export type EntityDef = SensorEntity | BinarySensorEntity | ButtonEntity | Switc
 
 export interface EntityOptions {
   /** `ip_version`: which Public IP sensors exist. */
-  readonly ipVersion: IpVersion;
+  readonly ipVersion: Config['ip_version'];
   /** A plug is configured (`plug_type` is not `none`): the Reboot router button exists. */
   readonly hasPlug: boolean;
   /**
@@ -94,16 +94,6 @@ export const WATCHDOG_ENTITY_KEYS: readonly string[] = [
   'probe',
   'reboot',
   'recovery',
-];
-
-/** Event types only the router/WAN watchdog emits. */
-export const WATCHDOG_EVENT_TYPES: readonly EventType[] = [
-  'health_changed',
-  'wan_down',
-  'wan_restored',
-  'power_cycle_started',
-  'power_cycle_finished',
-  'power_cycle_skipped',
 ];
 
 /** `{{ value_json.<path> }}`: renders `None` (→ unknown in HA) when the value is JSON null. */
@@ -149,7 +139,7 @@ function allEntities(): EntityDef[] {
       name: 'Health',
       icon: 'mdi:heart-pulse',
       device_class: 'enum',
-      options: [...HEALTH_VALUES],
+      options: [...HEALTH_STATES],
       value_template: stateValue('health'),
     },
     {

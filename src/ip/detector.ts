@@ -3,17 +3,14 @@
  * `decide` (src/domain/consensus.ts): a strict majority of the configured sources wins at once
  * and the other requests are cancelled, so a hung source costs nothing; a quorum without a
  * majority waits a short settle window for the rest, then the plurality wins; a tie decides
- * nothing. A trace that says this host's traffic goes through WARP vetoes the detection. Also
- * builds sources from their configured strings.
+ * nothing. A trace that says this host's traffic goes through WARP vetoes the detection. The
+ * sources are handed in (src/agent/ip-sources.ts builds them from the configuration).
  */
-import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../clock.js';
 import { decide, explainNoQuorum, sourceLabel } from '../domain/consensus.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { HttpIpSource } from './http-source.js';
 import type { Detection, IpFamily, IpSource, SourceAnswer } from './ip-source.js';
-import { type InterfacesFn, LocalIpSource } from './local-source.js';
 import { CGNAT_WARNING } from './parse-body.js';
 
 /** How long to wait for the other sources once `quorum` of them agree without a majority. */
@@ -164,55 +161,4 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
         });
     });
   });
-}
-
-export interface BuildSourcesOptions {
-  timeoutMs: number;
-  /** One dispatcher for every HTTP source and both families (tests, demo): not family-pinned. */
-  dispatcher?: Dispatcher;
-  /** One dispatcher per family; default: process-wide agents pinned to IPv4 / IPv6 sockets. */
-  dispatchers?: { 4: Dispatcher; 6: Dispatcher };
-  interfaces?: InterfacesFn;
-  clock?: Clock;
-}
-
-/**
- * Turns configured source strings into sources: `http(s)://…` → HttpIpSource, `local` /
- * `local:IFACE` → LocalIpSource. Anything else is a ConfigError listing every bad entry.
- */
-export function buildSources(urls: readonly string[], options: BuildSourcesOptions): IpSource[] {
-  const problems: string[] = [];
-  const sources: IpSource[] = [];
-  for (const raw of urls) {
-    const spec = raw.trim();
-    if (spec === 'local' || spec.startsWith('local:')) {
-      sources.push(
-        new LocalIpSource({ id: spec, ...(options.interfaces ? { interfaces: options.interfaces } : {}) }),
-      );
-      continue;
-    }
-    let scheme = '';
-    try {
-      scheme = new URL(spec).protocol;
-    } catch {
-      scheme = '';
-    }
-    if (scheme !== 'http:' && scheme !== 'https:') {
-      problems.push(
-        `IP source ${JSON.stringify(sourceLabel(raw))} is neither an http(s) URL nor local / local:IFACE; fix ip_sources or ip_sources_v6`,
-      );
-      continue;
-    }
-    sources.push(
-      new HttpIpSource({
-        url: spec,
-        timeoutMs: options.timeoutMs,
-        ...(options.dispatchers ? { dispatchers: options.dispatchers } : {}),
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
-      }),
-    );
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return sources;
 }
