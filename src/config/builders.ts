@@ -1,8 +1,10 @@
 /**
- * Builders for the per-key zod schemas of fields.ts: each coerces a raw value from a file or the
- * environment and rejects it with one `<fault> — <fix>` message. Pure: zod only.
+ * Builders for the per-key zod schemas of the section tables (sections/*.ts): each coerces a raw
+ * value from a file or the environment, rejects it with one `<fault> — <fix>` message, and
+ * records its add-on schema type (manifest.ts). Pure: zod only.
  */
 import { z } from 'zod';
+import { type ManifestElement, manifestOf, withManifest } from './manifest.js';
 import {
   coerceBoolean,
   coerceList,
@@ -32,17 +34,20 @@ function missingOr(input: unknown, otherwise: string): string {
 
 /** A non-empty text value; `check` returns a whole "what — fix" message. */
 export function text(fix: string, check?: (value: string) => Problem) {
-  return z.preprocess(
-    coerceText,
-    z
-      .string({ error: (iss) => `${missingOr(iss.input, `${show(iss.input)} is not text`)} — ${fix}` })
-      .superRefine(refine((s) => (s === '' ? `is empty — ${fix}` : check?.(s)))),
+  return withManifest(
+    z.preprocess(
+      coerceText,
+      z
+        .string({ error: (iss) => `${missingOr(iss.input, `${show(iss.input)} is not text`)} — ${fix}` })
+        .superRefine(refine((s) => (s === '' ? `is empty — ${fix}` : check?.(s)))),
+    ),
+    'str',
   );
 }
 
 /** A file path: text only — a YAML number or list is refused, not turned into a file name. */
 export function filePath(fix: string) {
-  return z.preprocess(
+  const schema = z.preprocess(
     (v) => (typeof v === 'string' ? v.trim() : v),
     z
       .string({
@@ -57,13 +62,18 @@ export function filePath(fix: string) {
       })
       .superRefine(refine((s) => (s === '' ? `is empty — ${fix}` : undefined))),
   );
+  return withManifest(schema, 'str');
 }
 
 class FieldFailure extends Error {}
 
-/** A string that may turn into something else (normalised) or fail. */
-export function textTo<T>(fix: string, convert: (value: string, fail: (message: string) => never) => T) {
-  return z.preprocess(
+/** A string that may turn into something else (normalised) or fail; `str` in the add-on unless `manifest` says otherwise. */
+export function textTo<T>(
+  fix: string,
+  convert: (value: string, fail: (message: string) => never) => T,
+  manifest: ManifestElement = 'str',
+) {
+  const schema = z.preprocess(
     coerceText,
     z
       .string({ error: (iss) => `${missingOr(iss.input, `${show(iss.input)} is not text`)} — ${fix}` })
@@ -79,10 +89,11 @@ export function textTo<T>(fix: string, convert: (value: string, fail: (message: 
         }
       }),
   );
+  return withManifest(schema, manifest);
 }
 
 export function int(min: number, max: number, allowed = `a whole number from ${min} to ${max}`) {
-  return z.preprocess(
+  const schema = z.preprocess(
     coerceNumber,
     z
       .number({ error: (iss) => `${show(iss.input)} is not a number — use ${allowed}` })
@@ -93,12 +104,14 @@ export function int(min: number, max: number, allowed = `a whole number from ${m
           ctx.addIssue({ code: 'custom', message: `${n} is not allowed — use ${allowed}` });
       }),
   );
+  return withManifest(schema, `int(${min},${max})`);
 }
 
 const TTL_ALLOWED = '1 (automatic) or a value from 60 to 86400';
 
+/** 1 (automatic) or 60..86400; the add-on can only say int(1,86400), and the agent refuses 2..59. */
 export function ttl() {
-  return z.preprocess(
+  const schema = z.preprocess(
     (v) => (typeof v === 'string' && v.trim().toLowerCase() === 'auto' ? 1 : coerceNumber(v)),
     z
       .number({ error: (iss) => `${show(iss.input)} is not a number — use ${TTL_ALLOWED}` })
@@ -108,12 +121,16 @@ export function ttl() {
         }
       }),
   );
+  return withManifest(schema, 'int(1,86400)');
 }
 
 export function bool() {
-  return z.preprocess(
-    coerceBoolean,
-    z.boolean({ error: (iss) => `${show(iss.input)} is not true or false — use true or false` }),
+  return withManifest(
+    z.preprocess(
+      coerceBoolean,
+      z.boolean({ error: (iss) => `${show(iss.input)} is not true or false — use true or false` }),
+    ),
+    'bool',
   );
 }
 
@@ -122,24 +139,32 @@ export function oneOf<const T extends readonly [string, ...string[]]>(
   normalise = (s: string) => s.toLowerCase(),
 ) {
   const allowed = values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`;
-  return z.preprocess(
-    (v) => (typeof v === 'string' ? normalise(v.trim()) : v),
-    z.enum(values, { error: (iss) => `${show(iss.input)} is not allowed — use ${allowed}` }),
+  return withManifest(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? normalise(v.trim()) : v),
+      z.enum(values, { error: (iss) => `${show(iss.input)} is not allowed — use ${allowed}` }),
+    ),
+    `list(${values.join('|')})`,
   );
 }
 
 export function url(rules: UrlRules & { trimSlash?: boolean; allowEmpty?: boolean }) {
-  return textTo(`write a URL, e.g. ${rules.example}`, (s, fail) => {
-    if (s === '' && rules.allowEmpty) return '';
-    if (s === '') fail(`is empty — write a URL, e.g. ${rules.example}`);
-    const problem = urlProblem(s, rules);
-    if (problem !== undefined) fail(problem);
-    return rules.trimSlash ? s.replace(/(?<=\/\/.+)\/+$/, '') : s;
-  });
+  return textTo(
+    `write a URL, e.g. ${rules.example}`,
+    (s, fail) => {
+      if (s === '' && rules.allowEmpty) return '';
+      if (s === '') fail(`is empty — write a URL, e.g. ${rules.example}`);
+      const problem = urlProblem(s, rules);
+      if (problem !== undefined) fail(problem);
+      return rules.trimSlash ? s.replace(/(?<=\/\/.+)\/+$/, '') : s;
+    },
+    'url',
+  );
 }
 
 export function list<T extends z.ZodType>(item: T, what: string, duplicateHint?: string) {
-  return z.preprocess(
+  const element = manifestOf(item);
+  const schema = z.preprocess(
     coerceList,
     z
       .array(item, {
@@ -161,6 +186,7 @@ export function list<T extends z.ZodType>(item: T, what: string, duplicateHint?:
         });
       }),
   );
+  return withManifest(schema, [typeof element === 'string' ? element : 'str']);
 }
 
 /**

@@ -1,40 +1,57 @@
 /**
- * The configuration's shape, defaults and validation (SPEC §2). Pure: zod and the global URL
- * class only; reading files and the environment is config/load.ts's job.
+ * Validation of the whole configuration (SPEC §2). Pure: zod and the global URL class only;
+ * reading files and the environment is config/load.ts's job, and each key's schema, default and
+ * documentation live in its section table (sections/*.ts, gathered by keys.ts).
  *
  * `parseConfig` takes the merged raw values (defaults are applied here, not by the caller), checks
- * every key on its own with the zod schemas of fields.ts, then the rules that tie keys together,
+ * every key on its own with its table's zod schema, then the rules that tie keys together,
  * and returns either the resolved `Config` or every problem, one line each:
  * `<key>: <what is wrong> — <how to fix>`. No problem line ever contains a secret's value.
  */
 import type { z } from 'zod';
 import { SECRET_KEYS } from '../redact.js';
+import { RECORD_KEYS, type RecordConfig, recordSchema } from './fields.js';
 import {
+  type ComputedKeys,
   type Config,
+  type ConfigKey,
   DEFAULT_IP_SOURCES,
   DEFAULT_IP_SOURCES_V6,
   DEFAULT_WAN_TARGETS,
   DEFAULTS,
-  type RecordConfig,
-} from './defaults.js';
-import { FIELDS, type Fields, isPlaceholderSecret, RECORD_KEYS, recordSchema } from './fields.js';
+  KEY_NAMES,
+  KEY_SPECS,
+} from './keys.js';
+import { isPlaceholderSecret } from './secrets.js';
 import { suggestKey } from './suggest.js';
 import { envName } from './values.js';
 
 export { SECRET_KEYS, type SecretKey } from '../redact.js';
 export { TOPIC_ROOM_BYTES } from './builders.js';
-export * from './defaults.js';
-export { isPlaceholderSecret, RECORD_KEYS } from './fields.js';
-export { envName, type HostNameResult, isIpv4, isIpv6, show, toHostName } from './values.js';
+export { RECORD_KEYS } from './fields.js';
+export {
+  type Config,
+  type ConfigKey,
+  type ConfigKeyInfo,
+  DEFAULT_IP_SOURCES,
+  DEFAULT_IP_SOURCES_V6,
+  DEFAULT_WAN_TARGETS,
+  DEFAULTS,
+  type LogLevel,
+  listConfigKeys,
+  type PlugType,
+  type RecordConfig,
+} from './keys.js';
+export { isPlaceholderSecret } from './secrets.js';
+export { envName, type HostNameResult, show, toHostName } from './values.js';
 
-export type ConfigKey = keyof Fields;
-type Parsed = { -readonly [K in ConfigKey]?: z.output<Fields[K]> };
+type Parsed = { -readonly [K in ConfigKey]?: z.output<(typeof KEY_SPECS)[K]['schema']> };
 
 /** Every key a user can set, in documentation order. */
-export const CONFIG_KEYS: readonly string[] = Object.keys(FIELDS);
+export const CONFIG_KEYS: readonly string[] = KEY_NAMES;
 
 export function isConfigKey(key: string): key is ConfigKey {
-  return Object.hasOwn(FIELDS, key);
+  return Object.hasOwn(KEY_SPECS, key);
 }
 
 /** The problem line for a key that is not a config key. */
@@ -104,10 +121,10 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, ctx: ParseCo
   // Records are checked one by one: every bad item is reported, and the good ones are still
   // checked for duplicates and, below, for their zone.
   const records: Array<{ index: number; record: RecordConfig }> = [];
-  for (const key of CONFIG_KEYS as readonly ConfigKey[]) {
+  for (const key of KEY_NAMES) {
     const input = raw[key];
     if (input === undefined) continue;
-    const result = FIELDS[key].safeParse(input);
+    const result = KEY_SPECS[key].schema.safeParse(input);
     if (!result.success) {
       report(key, [], result.error.issues);
       continue;
@@ -255,80 +272,32 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, ctx: ParseCo
   if (problems.length > 0) return { ok: false, problems: scrubSecrets(problems, raw) };
 
   const nodeId = v.node_id ?? DEFAULTS.node_id;
-  const config: Config = {
-    cloudflare_api_token: v.cloudflare_api_token,
+  // What no fixed default gives: worked out from other keys and the context.
+  const resolved = {
     records: records.map(({ record }) => record),
-    zone: v.zone,
-    ip_version: ipVersion,
-    ttl: v.ttl ?? DEFAULTS.ttl,
-    ttl_explicit: v.ttl !== undefined,
-    proxied: v.proxied,
-    create_missing_records: v.create_missing_records ?? DEFAULTS.create_missing_records,
     mode,
-    interval_seconds: interval,
     jitter_seconds: jitter,
-    min_update_interval_seconds: v.min_update_interval_seconds ?? DEFAULTS.min_update_interval_seconds,
+    ip_version: ipVersion,
     ip_sources: sources4,
     ip_sources_v6: sources6,
     ip_quorum: quorum4,
-    ip_quorum_v6: quorum6,
-    cloudflare_api_url: v.cloudflare_api_url ?? DEFAULTS.cloudflare_api_url,
-    doh_url: v.doh_url ?? DEFAULTS.doh_url,
-    http_timeout_ms: v.http_timeout_ms ?? DEFAULTS.http_timeout_ms,
-    heartbeat_url: v.heartbeat_url,
-    webhook_url: v.webhook_url,
-    delete_on_stop: v.delete_on_stop ?? DEFAULTS.delete_on_stop,
-    mqtt_url: v.mqtt_url ?? DEFAULTS.mqtt_url,
-    mqtt_username: v.mqtt_username,
-    mqtt_password: v.mqtt_password,
-    mqtt_ca_file: v.mqtt_ca_file,
     mqtt_client_id: v.mqtt_client_id ?? `ddns-watchdog-${nodeId}`,
-    mqtt_base_topic: v.mqtt_base_topic ?? DEFAULTS.mqtt_base_topic,
-    discovery_prefix: v.discovery_prefix ?? DEFAULTS.discovery_prefix,
-    discovery: v.discovery ?? DEFAULTS.discovery,
-    node_id: nodeId,
-    device_name: v.device_name ?? DEFAULTS.device_name,
-    embedded_broker_host: v.embedded_broker_host ?? DEFAULTS.embedded_broker_host,
-    embedded_broker_port: v.embedded_broker_port ?? DEFAULTS.embedded_broker_port,
-    router_host: v.router_host,
-    router_probe: v.router_probe ?? DEFAULTS.router_probe,
-    wan_targets: v.wan_targets ?? [...DEFAULT_WAN_TARGETS],
-    probe_interval_seconds: v.probe_interval_seconds ?? DEFAULTS.probe_interval_seconds,
-    probe_timeout_ms: v.probe_timeout_ms ?? DEFAULTS.probe_timeout_ms,
-    recovery_enabled: v.recovery_enabled ?? DEFAULTS.recovery_enabled,
     plug_type: plugType,
-    plug_topic: v.plug_topic,
-    plug_url: v.plug_url,
-    plug_entity_id: v.plug_entity_id,
-    plug_off_url: v.plug_off_url,
-    plug_on_url: v.plug_on_url,
-    plug_method: v.plug_method ?? DEFAULTS.plug_method,
-    plug_command_topic: v.plug_command_topic,
-    plug_payload_off: v.plug_payload_off ?? DEFAULTS.plug_payload_off,
-    plug_payload_on: v.plug_payload_on ?? DEFAULTS.plug_payload_on,
-    plug_state_topic: v.plug_state_topic,
-    plug_username: v.plug_username,
-    plug_password: v.plug_password,
-    ha_url: v.ha_url,
-    ha_token: v.ha_token,
-    power_off_seconds: v.power_off_seconds ?? DEFAULTS.power_off_seconds,
-    wan_down_after_seconds: v.wan_down_after_seconds ?? DEFAULTS.wan_down_after_seconds,
-    boot_grace_seconds: v.boot_grace_seconds ?? DEFAULTS.boot_grace_seconds,
-    max_power_cycles: v.max_power_cycles ?? DEFAULTS.max_power_cycles,
-    power_cycle_window_hours: v.power_cycle_window_hours ?? DEFAULTS.power_cycle_window_hours,
-    recover_when_router_down: v.recover_when_router_down ?? DEFAULTS.recover_when_router_down,
     state_dir: v.state_dir ?? (ctx.addon ? '/data' : './data'),
-    http_port: v.http_port ?? DEFAULTS.http_port,
     http_host: v.http_host ?? (ctx.addon ? '0.0.0.0' : DEFAULTS.http_host),
-    http_token: v.http_token,
-    log_level: v.log_level ?? DEFAULTS.log_level,
     log_format: v.log_format ?? (ctx.isTTY ? 'pretty' : 'json'),
-  };
-  const record = config as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (record[key] === undefined) delete record[key];
+  } satisfies { [K in ComputedKeys]: Config[K] } & Partial<Config>;
+
+  const out: Record<string, unknown> = {};
+  for (const key of KEY_NAMES) {
+    const value = Object.hasOwn(resolved, key)
+      ? resolved[key as keyof typeof resolved]
+      : (v[key] ?? (DEFAULTS as Readonly<Record<string, unknown>>)[key]);
+    if (value !== undefined) out[key] = Array.isArray(value) ? [...value] : value;
+    if (key === 'ttl') out.ttl_explicit = v.ttl !== undefined;
+    if (key === 'ip_quorum') out.ip_quorum_v6 = quorum6;
   }
-  return { ok: true, config };
+  return { ok: true, config: out as Config };
 }
 
 /** Belt and braces: no secret value (8+ characters, not a placeholder) survives in any problem line. */

@@ -1,8 +1,10 @@
 /**
  * Raw configuration values: how they are shown in problem lines (never a credential), coerced
- * from the environment's strings, and judged as host names, IP literals, URLs and MQTT strings.
- * Pure: the global URL and TextEncoder classes only.
+ * from the environment's strings, and judged as host names, URLs and MQTT strings (IP literals
+ * are judged by the core's parser, src/domain/ip.ts). Pure: the global URL and TextEncoder
+ * classes only.
  */
+import { parseIp } from '../domain/ip.js';
 import { redactText, redactUrl, splitUrlText, urlOrigin } from '../redact.js';
 
 /** `cloudflare_api_token` → `CLOUDFLARE_API_TOKEN`. */
@@ -158,7 +160,7 @@ export function toHostName(input: string, options: { wildcard: boolean }): HostN
   }
   if (ascii.endsWith('.')) ascii = ascii.slice(0, -1);
   // The URL parser reads some names as IPv4 literals (after its own mapping): never a record.
-  if (isIpv4(ascii)) {
+  if (parseIp(ascii)?.family === 4) {
     return { ok: false, reason: 'looks like an IP address, not a name' };
   }
   if (ascii.length > 253) return { ok: false, reason: 'is longer than 253 characters' };
@@ -172,23 +174,6 @@ export function toHostName(input: string, options: { wildcard: boolean }): HostN
     }
   }
   return { ok: true, name: prefix + ascii };
-}
-
-const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
-
-export function isIpv4(text: string): boolean {
-  return IPV4.test(text);
-}
-
-export function isIpv6(text: string): boolean {
-  if (!text.includes(':') || !/^[0-9a-fA-F:.]+$/.test(text)) return false;
-  try {
-    new URL(`http://[${text}]/`);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function isPort(text: string): boolean {
