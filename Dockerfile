@@ -20,6 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The status page (web/ → dist/web, by web/build.mjs in `npm run build`).
+COPY web ./web
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

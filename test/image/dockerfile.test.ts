@@ -14,7 +14,10 @@ import { argsText, DOCKERFILE_TEXT, parseDockerfile, ROOT } from './dockerfile.j
 
 const d = parseDockerfile();
 const manifest = YAML.parse(readFileSync(join(ROOT, 'config.yaml'), 'utf8')) as Record<string, unknown>;
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  scripts?: Record<string, string>;
+};
 /** Every instruction's text, without the comments. */
 const instructionsText = () =>
   d.dockerfile
@@ -84,6 +87,32 @@ describe('Dockerfile / parse and lint', () => {
       .filter((c) => /--from=build/.test(c.getTextContent?.() ?? ''))
       .map((c) => c.getArguments()[0]?.getValue());
     expect(fromBuild.sort()).toEqual(['/src/dist', '/src/node_modules', '/src/package.json']);
+  });
+
+  it('the build stage has everything `npm run build` reads (tsconfig files, src/, web/)', () => {
+    const build = pkg.scripts?.build ?? '';
+    const needed = new Set<string>();
+    for (const m of build.matchAll(/(?:^|\s)-p\s+(\S+)|(?:^|\s)node\s+(\S+)/g)) {
+      needed.add((m[1] ?? m[2])!.split('/')[0]!);
+    }
+    // tsc -p tsconfig.build.json: the file, the one it extends, and what it includes.
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      extends?: string;
+      include?: string[];
+    };
+    if (tsconfig.extends) needed.add(tsconfig.extends.replace(/^\.\//, ''));
+    for (const inc of tsconfig.include ?? []) needed.add(inc.split('/')[0]!);
+    const copied = d
+      .of(d.stages[0]!, 'COPY')
+      .flatMap((c) =>
+        c
+          .getArguments()
+          .map((a) => a.getValue())
+          .slice(0, -1),
+      )
+      .map((p) => p.split('/')[0]);
+    expect([...needed].filter((n) => !copied.includes(n))).toEqual([]);
+    expect(needed.size).toBeGreaterThanOrEqual(3);
   });
 
   it('no ADD at all (so no ADD of a URL); every COPY from the context exists and passes .dockerignore', () => {
