@@ -6,11 +6,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppError } from '../errors.js';
 import type { StaticAsset } from './server.js';
 
-/** The page's files could not be read: the build did not produce them. */
-export class PageAssetsError extends AppError {}
+/**
+ * The page's files could not be read: the build did not produce them. (Not an AppError: the agent
+ * runs on without the page, serving its page of links, so no caller needs to switch on a code.)
+ */
+export class PageAssetsError extends Error {
+  override readonly name = 'PageAssetsError';
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -36,7 +40,6 @@ export function defaultPageDir(): string {
 export async function loadPageAssets(dir: string = defaultPageDir()): Promise<Map<string, StaticAsset>> {
   const missing = (cause?: unknown) =>
     new PageAssetsError(
-      'PAGE_ASSETS_MISSING',
       `The status page's files are missing from ${dir}: run npm run build (it compiles web/ into dist/web). Until then / shows a page of links.`,
       { cause },
     );
@@ -55,7 +58,9 @@ export async function loadPageAssets(dir: string = defaultPageDir()): Promise<Ma
     if (!(await stat(file)).isFile()) continue;
     const body = await readFile(file);
     if (name.endsWith('.js') && /^\s*export\s*\{\s*\};?\s*$/.test(body.toString('utf8'))) continue;
-    assets.set(name === 'index.html' ? '/' : `/${name}`, { type, body });
+    // The login form (src/http/respond.ts) uses the icon and the stylesheet: they hold nothing secret.
+    const isPublic = name === 'icon.svg' || name === 'style.css';
+    assets.set(name === 'index.html' ? '/' : `/${name}`, { type, body, ...(isPublic ? { public: true } : {}) });
   }
   return assets;
 }

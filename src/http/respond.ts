@@ -5,11 +5,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Sent on every response, errors included (SPEC §9). No X-Frame-Options: Ingress shows the page in a frame. */
+/**
+ * Sent on every response, errors included (SPEC §9). No X-Frame-Options: Ingress shows the page in a
+ * frame. `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with a
+ * form POST, which the Origin check must refuse, so the login form could never log anyone in; other
+ * sites still get no referrer (and so never see an Ingress path).
+ */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'self'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  'Referrer-Policy': 'same-origin',
 };
 
 export function setSecurityHeaders(res: ServerResponse): void {
@@ -109,8 +114,9 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The status page's icon and stylesheet are public assets (src/http/assets.ts), so the login form uses them too. */
 const PAGE_HEAD =
-  '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n';
+  '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<link rel="icon" href="icon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="style.css">\n';
 
 /**
  * The login form (no script, no style attribute: the CSP allows neither inline). It posts to

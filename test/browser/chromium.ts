@@ -68,6 +68,29 @@ export async function openPage(
   return { context, page, problems, close: () => context.close() };
 }
 
+/** Waits until the element's rendered text is exactly `text`. */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  text: string | RegExp,
+  timeout = 10_000,
+): Promise<void> {
+  const exact =
+    typeof text === 'string' ? new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : text;
+  await page.locator(selector).filter({ hasText: exact }).first().waitFor({ timeout });
+}
+
+/** Waits until a command's answer is shown. */
+export async function waitForAnswer(page: Page): Promise<string> {
+  await page.locator('#answer:not(:empty)').waitFor();
+  return shown(page, '#answer');
+}
+
+/** The text of the focused element. */
+export async function focusedText(page: Page): Promise<string> {
+  return shownOf(page.locator(':focus'));
+}
+
 /** Waits until the first state has been drawn (the records table is filled). */
 export async function waitForFirstState(page: Page): Promise<void> {
   await page.locator('#records tr').first().waitFor({ timeout: 10_000 });
@@ -89,25 +112,14 @@ export interface AxeFinding {
 export async function axeFindings(page: Page): Promise<AxeFinding[]> {
   const source = await readFile(AXE_SOURCE, 'utf8');
   await page.evaluate(source);
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<AxeResult> } })
-      .axe;
-    interface AxeResult {
-      violations: Array<{
-        id: string;
-        impact: string | null;
-        help: string;
-        nodes: Array<{ target: unknown[] }>;
-      }>;
-    }
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({
+  // A string, so the test code needs no DOM types: it runs in the page.
+  return page.evaluate<AxeFinding[]>(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       nodes: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  });
+    })))`);
 }
 
 /** What a person reads in an element: Playwright's rendered text (line breaks included, hidden parts left out). */

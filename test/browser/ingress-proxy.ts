@@ -22,7 +22,11 @@ export interface IngressProxy {
   close(): Promise<void>;
 }
 
-export async function startIngressProxy(upstream: string, token = 'abc'): Promise<IngressProxy> {
+export async function startIngressProxy(
+  upstream: string,
+  options: { token?: string; preserveHost?: boolean } = {},
+): Promise<IngressProxy> {
+  const token = options.token ?? 'abc';
   const prefix = `/api/hassio_ingress/${token}`;
   const target = new URL(upstream);
   const seen: string[] = [];
@@ -37,7 +41,8 @@ export async function startIngressProxy(upstream: string, token = 'abc'): Promis
       return;
     }
     const headers = { ...req.headers };
-    headers.host = target.host;
+    // Ingress sends the upstream's Host; a reverse proxy in front of a token-protected agent keeps the browser's.
+    if (!options.preserveHost) headers.host = target.host;
     headers['x-ingress-path'] = prefix;
     headers['x-forwarded-host'] = req.headers.host ?? '';
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';

@@ -6,13 +6,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  focusedText,
   HAVE_CHROMIUM,
   launchChromium,
   type OpenedPage,
   openPage,
   shown,
   shownOf,
+  waitForAnswer,
   waitForFirstState,
+  waitForText,
 } from './chromium.js';
 import { healthyState, IP_AFTER, IP_BEFORE, NAS_ERROR, wanDownState } from './fixtures.js';
 import { type IngressProxy, startIngressProxy } from './ingress-proxy.js';
@@ -97,19 +100,13 @@ describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
 
   it('live/the IP changes and the page follows without a reload', async () => {
     const { page } = await open();
-    await page.evaluate(() => {
-      (window as unknown as { stillHere: boolean }).stillHere = true;
-    });
+    // A marker in the page's global scope: a reload would lose it.
+    await page.evaluate('window.stillHere = true');
     expect(await shown(page, '#ipv4')).toBe(IP_BEFORE);
     await target!.changeIp(IP_AFTER);
-    await page.waitForFunction((ip) => document.getElementById('ipv4')?.textContent === ip, IP_AFTER);
-    await page.waitForFunction(
-      (ip) =>
-        document.querySelector('#records tr[data-record="home.example.com"] td:nth-child(3)')?.textContent ===
-        ip,
-      IP_AFTER,
-    );
-    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    await waitForText(page, '#ipv4', IP_AFTER);
+    await waitForText(page, '#records tr[data-record="home.example.com"] td:nth-child(3)', IP_AFTER);
+    expect(await page.evaluate('window.stillHere')).toBe(true);
     if (TARGET_KIND === 'fake') {
       expect(await shownOf(page.locator('#activity li').first())).toContain(
         `Public IPv4 changed from ${IP_BEFORE} to ${IP_AFTER}.`,
@@ -162,8 +159,7 @@ describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
   it('commands/Sync posts the command and shows its answer', async () => {
     const { page } = await open();
     await page.locator('#sync').click();
-    await page.waitForFunction(() => (document.getElementById('answer')?.textContent ?? '') !== '');
-    const answer = await shown(page, '#answer');
+    const answer = await waitForAnswer(page);
     if (TARGET_KIND === 'fake') {
       expect(answer).toBe(`Sync DNS: ${FAKE_ANSWERS.sync.message}`);
       expect(target!.commands).toEqual([{ name: 'sync', payload: '{}' }]);
@@ -183,10 +179,10 @@ describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
       await page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'visible' });
       // The safe choice has the focus.
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      expect(await focusedText(page)).toBe('Cancel');
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('reboot');
+      expect(await page.locator(':focus').getAttribute('id')).toBe('reboot');
 
       await page.locator('#reboot').click();
       await dialog.waitFor({ state: 'visible' });
@@ -198,12 +194,10 @@ describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
       await page.keyboard.press('Enter'); // the focus went back to the Reboot button
       await dialog.waitFor({ state: 'visible' });
       await page.keyboard.press('Tab');
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Reboot router');
+      expect(await focusedText(page)).toBe('Reboot router');
       await page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'hidden' });
-      await page.waitForFunction(() =>
-        document.getElementById('answer')?.textContent?.includes('power-cycling'),
-      );
+      await waitForText(page, '#answer', /power-cycling/);
       expect(await shown(page, '#answer')).toBe(`Reboot router: ${FAKE_ANSWERS.reboot.message}`);
       expect(target!.commands).toEqual([{ name: 'reboot', payload: '{}' }]);
     },
@@ -216,9 +210,7 @@ describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
       const sw = page.locator('#recovery-switch');
       expect(await sw.getAttribute('aria-checked')).toBe('true');
       await sw.click();
-      await page.waitForFunction(
-        () => document.getElementById('recovery-switch')?.getAttribute('aria-checked') === 'false',
-      );
+      await page.locator('#recovery-switch[aria-checked="false"]').waitFor();
       expect(target!.commands).toEqual([{ name: 'recovery', payload: '{"enabled":false}' }]);
       expect(await shown(page, '#answer')).toMatch(/^Auto recovery: Auto recovery is off/);
       expect(await shown(page, '#recovery-switch-text')).toBe('Off');

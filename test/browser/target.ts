@@ -130,8 +130,8 @@ export async function startFakeTarget(options: TargetOptions = {}): Promise<Page
           old: doc.public_ip.ipv4,
           new: ip,
           sources: next.public_ip.sources_agreeing,
-        },
-      } as AgentEvent);
+        } as AgentEvent,
+      });
       push({ event: 'state', data: next });
     },
     commands,

@@ -14,7 +14,7 @@ afterEach(async () => {
 const SECURITY = {
   'content-security-policy': "default-src 'self'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
 };
 
 describe('GET /healthz', () => {

@@ -65,6 +65,7 @@ export function connect(handlers: LiveHandlers): () => void {
 async function whyClosed(): Promise<boolean> {
   try {
     const res = await fetch('state', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    await res.text();
     return res.status === 401;
   } catch {
     return false;
