@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { CONFIG_KEYS, DEFAULTS, parseConfig, SECRET_KEYS } from '../../src/config/schema.js';
+import { CONFIG_KEYS, DEFAULTS, listConfigKeys, parseConfig, SECRET_KEYS } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
 import { URL_KEYS } from '../../src/redact.js';
 import { ADDON_FIXED_KEYS, readManifest } from './repo.js';
@@ -122,6 +122,25 @@ describe('schema ↔ the agent’s keys', () => {
   it('no schema or options key is unknown to the agent', () => {
     expect(schemaKeys.filter((k) => !CONFIG_KEYS.includes(k))).toEqual([]);
     expect(Object.keys(manifest.options).filter((k) => !schemaKeys.includes(k))).toEqual([]);
+  });
+
+  it('each type is the one src/config declares for the key (`?` dropped when options show a default)', () => {
+    // listConfigKeys() gives each key's add-on type in its optional form (`int(1,86400)?`, `[str?]`).
+    // A key shown with a real default is required (developers.home-assistant.io: "If any default
+    // value is given, the option becomes a required value"); one shown as "" stays optional, so a
+    // user may clear it.
+    const required = (t: unknown): unknown =>
+      Array.isArray(t) ? [required(t[0])] : typeof t === 'string' ? t.replace(/\?$/, '') : t;
+    for (const info of listConfigKeys()) {
+      if (info.key in ADDON_FIXED_KEYS) {
+        expect(manifest.schema).not.toHaveProperty(info.key);
+        continue;
+      }
+      const shown = manifest.options[info.key];
+      const expected = shown !== undefined && shown !== '' ? required(info.manifestType) : info.manifestType;
+      expect([info.key, manifest.schema[info.key]]).toEqual([info.key, expected]);
+      if (shown !== undefined) expect([info.key, shown]).toEqual([info.key, info.default ?? '']);
+    }
   });
 
   it('secrets are password fields, and only secrets are', () => {
