@@ -32,17 +32,22 @@ interface Hit {
 
 async function server(status = 200) {
   const hits: Hit[] = [];
+  let current = status;
   const srv = createServer(async (req: IncomingMessage, res) => {
     let body = '';
     for await (const c of req) body += c;
     hits.push({ method: req.method ?? '', url: req.url ?? '', body });
-    res.statusCode = status;
+    res.statusCode = current;
     res.end('ok');
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
   return {
     hits,
+    /** The status of the answers from now on. */
+    answer: (code: number) => {
+      current = code;
+    },
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((r) => srv.close(() => r())),
   };
@@ -67,6 +72,38 @@ describe('Heartbeat against a loopback server', () => {
     expect(await dead.ping('success')).toBe(false);
     expect(await dead.ping('success')).toBe(false);
     expect(sink.lines().filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+});
+
+/** The warn and info lines of `sink`, in order, as `level: message`. */
+function outageLines(sink: ReturnType<typeof logSink>): string[] {
+  return sink
+    .lines()
+    .filter((l) => l.level === 'warn' || l.level === 'info')
+    .map((l) => `${String(l.level)}: ${String(l.msg).replace(/\(.*\)/, '(…)')}`);
+}
+
+describe('Heartbeat outages', () => {
+  it('outage/warned once, its end said once, and the next outage warned again', async () => {
+    const s = await server();
+    closers.push(s.close);
+    const sink = logSink();
+    const hb = new Heartbeat({ url: `${s.url}/ping/abc`, timeoutMs: 1000, logger: sink.logger });
+    expect(await hb.ping('success')).toBe(true);
+    s.answer(503);
+    expect(await hb.ping('success')).toBe(false);
+    expect(await hb.ping('fail')).toBe(false);
+    s.answer(200);
+    expect(await hb.ping('success')).toBe(true);
+    expect(await hb.ping('success')).toBe(true);
+    s.answer(500);
+    expect(await hb.ping('success')).toBe(false);
+    expect(outageLines(sink)).toEqual([
+      'warn: The heartbeat ping failed (…); the agent keeps working. Check heartbeat_url.',
+      'info: Heartbeat pings are getting through again.',
+      'warn: The heartbeat ping failed (…); the agent keeps working. Check heartbeat_url.',
+    ]);
+    expect(s.hits).toHaveLength(6);
   });
 });
 
@@ -110,6 +147,33 @@ describe('Webhook', () => {
     await hook.flush();
     expect(s.hits).toHaveLength(2);
     expect(sink.lines().filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+});
+
+describe('Webhook outages', () => {
+  it('outage/warned once, its end said once, and the next outage warned again', async () => {
+    const s = await server(500);
+    closers.push(s.close);
+    const sink = logSink();
+    const hook = new Webhook({ url: `${s.url}/hook`, timeoutMs: 1000, logger: sink.logger });
+    const bus = new EventBus({ now: () => 0 });
+    bus.on('webhook', (e) => hook.send(e));
+    bus.emit('power_cycle_skipped', { reason: 'a' });
+    bus.emit('power_cycle_skipped', { reason: 'b' });
+    await hook.flush();
+    s.answer(204);
+    bus.emit('power_cycle_skipped', { reason: 'c' });
+    bus.emit('power_cycle_skipped', { reason: 'd' });
+    await hook.flush();
+    s.answer(502);
+    bus.emit('power_cycle_skipped', { reason: 'e' });
+    await hook.flush();
+    expect(s.hits.map((h) => JSON.parse(h.body).reason)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(outageLines(sink)).toEqual([
+      'warn: Could not deliver the power_cycle_skipped event to webhook_url (…); events are not retried. Check the URL and the receiving service.',
+      'info: Webhook deliveries are getting through again.',
+      'warn: Could not deliver the power_cycle_skipped event to webhook_url (…); events are not retried. Check the URL and the receiving service.',
+    ]);
   });
 });
 

@@ -1,13 +1,18 @@
 /**
  * Heartbeat pings (healthchecks.io or Uptime Kuma push URLs): a ping after each good cycle, a
  * failure ping after a failed one, `/start` when the agent starts and the exit status when it
- * stops, where the service supports them. A failed ping is logged once and never stops anything.
+ * stops, where the service supports them. A failed ping is logged once per outage (one line when
+ * pings get through again) and never stops anything.
  */
 import { type Dispatcher, request } from 'undici';
+import { OutageTracker } from '../domain/outage.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export type HeartbeatKind = 'start' | 'success' | 'fail' | 'exit';
+
+/** One outage key for every failure: however a ping fails, the outage is said once. */
+const PING_FAILED = 'ping-failed';
 
 /** Uptime Kuma push URLs look like …/api/push/<token>?status=up&msg=OK&ping= */
 function isUptimeKuma(url: URL): boolean {
@@ -38,13 +43,22 @@ export class Heartbeat {
   readonly #timeoutMs: number;
   readonly #dispatcher: Dispatcher | undefined;
   readonly #logger: Logger;
-  #failing = false;
+  readonly #now: () => number;
+  readonly #outage = new OutageTracker();
 
-  constructor(options: { url: string; timeoutMs: number; dispatcher?: Dispatcher; logger: Logger }) {
+  constructor(options: {
+    url: string;
+    timeoutMs: number;
+    dispatcher?: Dispatcher;
+    logger: Logger;
+    /** The clock's now() (default Date.now); only outage times are taken from it. */
+    now?: () => number;
+  }) {
     this.#base = options.url;
     this.#timeoutMs = options.timeoutMs;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
   }
 
   async ping(kind: HeartbeatKind, detail: { exitCode?: number; message?: string } = {}): Promise<boolean> {
@@ -59,17 +73,15 @@ export class Heartbeat {
       });
       await res.body.dump();
       if (res.statusCode >= 400) throw new Error(`HTTP ${res.statusCode}`);
-      if (this.#failing) this.#logger.info('Heartbeat pings are getting through again.');
-      this.#failing = false;
+      if (this.#outage.ok(this.#now())) this.#logger.info('Heartbeat pings are getting through again.');
       return true;
     } catch (err) {
-      if (!this.#failing) {
+      if (this.#outage.fail(PING_FAILED, this.#now()).kind === 'started') {
         this.#logger.warn(
           { err: errorMessage(err) },
           `The heartbeat ping failed (${errorMessage(err)}); the agent keeps working. Check heartbeat_url.`,
         );
       }
-      this.#failing = true;
       return false;
     }
   }

@@ -1,13 +1,17 @@
 /**
  * POSTs every event as JSON to `webhook_url`. Deliveries are queued in order, bounded (oldest
- * dropped first), and a failure is logged once per outage, never thrown.
+ * dropped first), and a failure is logged once per outage (one line when deliveries get through
+ * again), never thrown.
  */
 import { type Dispatcher, request } from 'undici';
+import { OutageTracker } from '../domain/outage.js';
 import { errorMessage } from '../errors.js';
 import type { AgentEvent } from '../events.js';
 import type { Logger } from '../log.js';
 
 const MAX_QUEUE = 100;
+/** One outage key for every failure: however a delivery fails, the outage is said once. */
+const DELIVERY_FAILED = 'delivery-failed';
 
 export class Webhook {
   readonly #url: string;
@@ -16,14 +20,23 @@ export class Webhook {
   readonly #logger: Logger;
   #queue: AgentEvent[] = [];
   #draining: Promise<void> | null = null;
-  #failing = false;
+  readonly #now: () => number;
+  readonly #outage = new OutageTracker();
   dropped = 0;
 
-  constructor(options: { url: string; timeoutMs: number; dispatcher?: Dispatcher; logger: Logger }) {
+  constructor(options: {
+    url: string;
+    timeoutMs: number;
+    dispatcher?: Dispatcher;
+    logger: Logger;
+    /** The clock's now() (default Date.now); only outage times are taken from it. */
+    now?: () => number;
+  }) {
     this.#url = options.url;
     this.#timeoutMs = options.timeoutMs;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
   }
 
   send(event: AgentEvent): void {
@@ -54,16 +67,16 @@ export class Webhook {
         });
         await res.body.dump();
         if (res.statusCode >= 400) throw new Error(`HTTP ${res.statusCode}`);
-        if (this.#failing) this.#logger.info('Webhook deliveries are getting through again.');
-        this.#failing = false;
+        if (this.#outage.ok(this.#now())) {
+          this.#logger.info('Webhook deliveries are getting through again.');
+        }
       } catch (err) {
-        if (!this.#failing) {
+        if (this.#outage.fail(DELIVERY_FAILED, this.#now()).kind === 'started') {
           this.#logger.warn(
             { err: errorMessage(err), event: event.type },
             `Could not deliver the ${event.type} event to webhook_url (${errorMessage(err)}); events are not retried. Check the URL and the receiving service.`,
           );
         }
-        this.#failing = true;
       }
     }
   }

@@ -2,6 +2,7 @@
  * Holds the agent's live state in memory, persists it through a StateStore and tells
  * subscribers (MQTT state, HTTP /state) when it changed.
  */
+import { OutageTracker } from '../domain/outage.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PersistedState } from './schema.js';
@@ -10,13 +11,16 @@ import { clampFutureTimes, clampMessage } from './times.js';
 
 /** Per-cycle timestamps alone are written at most this often. */
 export const SAVE_AT_LEAST_EVERY_MS = 15 * 60_000;
+/** One outage key for every failure: however a save fails, the outage is said once. */
+const SAVE_FAILED = 'save-failed';
 
 export class StateHolder {
   #state: PersistedState;
   readonly #store: StateStore<PersistedState> | null;
   readonly #logger: Logger | undefined;
   readonly #listeners = new Set<() => void>();
-  #saveFailedLogged = false;
+  /** Saves that fail: said once per outage, and once when saving works again. */
+  readonly #saveOutage = new OutageTracker();
   readonly #now: () => number;
   /** What was last written, without the fields that change every cycle. */
   #lastSaved: string | null = null;
@@ -91,12 +95,12 @@ export class StateHolder {
       await this.#store.save(this.#state);
       this.#lastSaved = meaningful;
       this.#lastSavedAt = now;
-      if (this.#saveFailedLogged) this.#logger?.info('State is being saved again.');
-      this.#saveFailedLogged = false;
+      if (this.#saveOutage.ok(now)) this.#logger?.info('State is being saved again.');
       return true;
     } catch (err) {
-      if (!this.#saveFailedLogged) this.#logger?.error({ err: errorMessage(err) }, errorMessage(err));
-      this.#saveFailedLogged = true;
+      if (this.#saveOutage.fail(SAVE_FAILED, now).kind === 'started') {
+        this.#logger?.error({ err: errorMessage(err) }, errorMessage(err));
+      }
       return false;
     }
   }
