@@ -9,7 +9,15 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudflareClient, DEFAULT_RETRY_AFTER_MS, parseRetryAfter } from '../src/dns/cloudflare/client.js';
 import type { NewRecord, RecordPatch } from '../src/dns/dns-provider.js';
-import { CloudflareApiError, type CloudflareFailureKind } from '../src/errors.js';
+import {
+  AppError,
+  CloudflareApiError,
+  type CloudflareFailureKind,
+  DohError,
+  PlugError,
+  RecordSetError,
+  ZoneNotFoundError,
+} from '../src/errors.js';
 import { ManualClock } from './fakes/clock.js';
 import { FakeCloudflare } from './fakes/cloudflare.js';
 import { logSink } from './helpers/log-sink.js';
@@ -791,5 +799,40 @@ describe('raw servers', () => {
     });
     const err = await failure(makeClient(url).listZones(), 'client');
     expect(err.message).toContain('Invalid header: Bearer [Redacted]');
+  });
+});
+
+describe('error codes (one hierarchy, docs/errors.md)', () => {
+  it.each<[string, CloudflareFailureKind, string]>([
+    ['cloudflare/rate-limited', 'rate_limited', 'CLOUDFLARE_RATE_LIMITED'],
+    ['cloudflare/auth', 'auth', 'CLOUDFLARE_AUTH'],
+    ['cloudflare/zone-not-found/its-own-code-not-auth', 'zone_not_found', 'CLOUDFLARE_ZONE_NOT_FOUND'],
+    ['cloudflare/transient', 'transient', 'CLOUDFLARE_TRANSIENT'],
+    ['cloudflare/client', 'client', 'CLOUDFLARE_CLIENT'],
+    ['cloudflare/not-found', 'not_found', 'CLOUDFLARE_NOT_FOUND'],
+    ['cloudflare/already-exists', 'already_exists', 'CLOUDFLARE_ALREADY_EXISTS'],
+    ['cloudflare/malformed', 'malformed', 'CLOUDFLARE_MALFORMED'],
+  ])('%s', (_name, kind, code) => {
+    const err = new CloudflareApiError(kind, 'x');
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe(code);
+  });
+
+  it('zone-not-found/is-a-cloudflare-error-with-its-own-kind', () => {
+    const err = new ZoneNotFoundError('no zone');
+    expect(err).toBeInstanceOf(CloudflareApiError);
+    expect([err.kind, err.code, err.name]).toEqual([
+      'zone_not_found',
+      'CLOUDFLARE_ZONE_NOT_FOUND',
+      'ZoneNotFoundError',
+    ]);
+  });
+
+  it('plug-doh-record-set/are-app-errors-with-their-codes', () => {
+    const plug = new PlugError('PLUG_TIMEOUT', 'slow');
+    expect(plug).toBeInstanceOf(AppError);
+    expect([plug.code, plug.name]).toEqual(['PLUG_TIMEOUT', 'PlugError']);
+    expect(new DohError('down').code).toBe('DOH_FAILED');
+    expect(new RecordSetError('DNS_RECORD_CONFLICT', 'two').code).toBe('DNS_RECORD_CONFLICT');
   });
 });

@@ -521,6 +521,8 @@ describe('call budget', () => {
     expect(recordState(world, 'a.other.org')?.error).toMatch(
       /no zone visible to the API token contains a\.other\.org/,
     );
+    // Its own code, retried like a permission problem: every 10 min.
+    expect(recordState(world, 'a.other.org')?.next_attempt_at).toBe(world.clock.now() + 600_000);
   });
 });
 

@@ -5,16 +5,18 @@
  *
  * Status 0 with addresses of the asked type → answer (CNAME links on the way are skipped; the
  * TTL is the smallest of the addresses'); Status 0 without → nodata; Status 3 → nxdomain; any
- * other Status (SERVFAIL, REFUSED…), HTTP error, timeout or malformed body → an AppError.
+ * other Status (SERVFAIL, REFUSED…), HTTP error or malformed body → a DohError (DOH_FAILED), a
+ * timeout → an HttpTimeoutError (HTTP_TIMEOUT).
  */
 import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
+import type { DohAnswer, RecordType } from '../domain/dns.js';
 import { parseIp } from '../domain/ip.js';
-import { AppError, errorMessage, HttpTimeoutError } from '../errors.js';
+import { DohError, errorMessage, HttpTimeoutError } from '../errors.js';
 import { BodyTooLargeError, deadline, readTextCapped } from '../http.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import type { DohAnswer, DohResolver, RecordType } from './dns-provider.js';
+import type { DohResolver } from './dns-provider.js';
 
 export interface DohClientOptions {
   /** The resolver's JSON endpoint, e.g. https://cloudflare-dns.com/dns-query (doh_url). */
@@ -51,12 +53,8 @@ const dohResponseSchema = z.looseObject({
   Answer: z.array(answerSchema).nullish(),
 });
 
-/** A DoH query failed: the resolver could not be asked, or did not give a usable answer. */
-export class DohError extends AppError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('DOH_FAILED', message, options);
-  }
-}
+/** The DoH failure is one of the agent's errors (src/errors.ts); re-exported for callers. */
+export { DohError } from '../errors.js';
 
 export class DohClient implements DohResolver {
   readonly #url: string;

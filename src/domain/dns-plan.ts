@@ -103,6 +103,7 @@ export function deferUntil(state: RecordState, now: number, minIntervalMs: numbe
 export type FailureKind =
   | 'rate_limited'
   | 'auth'
+  | 'zone_not_found'
   | 'transient'
   | 'client'
   | 'not_found'
@@ -124,7 +125,8 @@ export type FailurePlan =
     };
 
 /**
- * After a failure: 429 → Retry-After (300 s without); 401/403 and zone problems → every 10 min;
+ * After a failure: 429 → Retry-After (300 s without); 401/403, a zone the token cannot see and
+ * a record set only the user can fix (`recheck`) → every 10 min;
  * another 4xx on a **write** blocks the record until the IP or config changes, while the same on a
  * **read** (a zone or record listing) is not a verdict on the change and is retried every 10 min;
  * anything else → exponential backoff with full jitter.
@@ -138,6 +140,7 @@ export function planAfterFailure(
     case 'rate_limited':
       return { kind: 'retry', afterMs: failure.retryAfterMs ?? 300_000, failures, schedule: 'rate_limit' };
     case 'auth':
+    case 'zone_not_found':
       return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'permission' };
     case 'recheck':
       return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'recheck' };

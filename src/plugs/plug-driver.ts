@@ -55,12 +55,5 @@ export interface PlugMqtt {
   subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
 }
 
-/** A plug command that failed: the message says what to check. */
-export class PlugError extends Error {
-  readonly code: 'PLUG_UNREACHABLE' | 'PLUG_REFUSED' | 'PLUG_TIMEOUT' | 'PLUG_BAD_ANSWER';
-  constructor(code: PlugError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'PlugError';
-  }
-}
+/** A plug command that failed: one of the agent's errors (src/errors.ts), re-exported for the drivers. */
+export { PlugError } from '../errors.js';

@@ -28,7 +28,7 @@ import {
   planFromApi,
 } from '../domain/dns-plan.js';
 import { ipEquals } from '../domain/ip.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, RecordSetError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Detection, IpFamily } from '../ip/ip-source.js';
 import type { Logger } from '../log.js';
@@ -39,7 +39,6 @@ import {
   type CycleResult,
   conflictError,
   noteRetryAt,
-  RecheckLaterError,
   type ReconcilerConfig,
   type WorkItem,
 } from './types.js';
@@ -410,7 +409,8 @@ export class Reconciler {
       return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
     }
     if (!config.create_missing_records) {
-      throw new RecheckLaterError(
+      throw new RecordSetError(
+        'DNS_RECORD_MISSING',
         `${type} record ${rc.name} does not exist and create_missing_records is off: create it in Cloudflare or turn the option on`,
       );
     }

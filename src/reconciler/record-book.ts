@@ -9,18 +9,12 @@ import type { RecordConfig } from '../config/schema.js';
 import type { DnsRecord, RecordType } from '../dns/dns-provider.js';
 import { type FailureKind, planAfterFailure } from '../domain/dns-plan.js';
 import { ipEquals } from '../domain/ip.js';
-import { CloudflareApiError, errorMessage } from '../errors.js';
+import { CloudflareApiError, errorMessage, RecordSetError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
-import {
-  type CycleResult,
-  noteRetryAt,
-  RecheckLaterError,
-  type ReconcilerConfig,
-  type WorkItem,
-} from './types.js';
+import { type CycleResult, noteRetryAt, type ReconcilerConfig, type WorkItem } from './types.js';
 import type { ZoneView } from './zone-view.js';
 
 export interface RecordBookDeps {
@@ -191,7 +185,7 @@ export class RecordBook {
       this.#d.view?.forget();
     }
     const kind: FailureKind =
-      err instanceof RecheckLaterError ? 'recheck' : err instanceof CloudflareApiError ? err.kind : 'other';
+      err instanceof RecordSetError ? 'recheck' : err instanceof CloudflareApiError ? err.kind : 'other';
     const retryAfterMs = err instanceof CloudflareApiError ? err.retryAfterMs : undefined;
     const plan = planAfterFailure({ kind, write: how.write, retryAfterMs }, st.failures, random);
     let retryAt: number | null = null;

@@ -1,7 +1,7 @@
 /** Types shared by the reconciler's parts (reconciler, record book, writer). */
 import type { Config, RecordConfig } from '../config/schema.js';
 import type { NewRecord, RecordPatch, RecordType } from '../dns/dns-provider.js';
-import { CloudflareApiError } from '../errors.js';
+import { RecordSetError } from '../errors.js';
 
 export type ReconcilerConfig = Pick<
   Config,
@@ -44,18 +44,9 @@ export function noteRetryAt(result: CycleResult, at: number | null): void {
   result.retryAt = result.retryAt === null ? at : Math.min(result.retryAt, at);
 }
 
-/**
- * A state of the zone only the user can fix (a round-robin set, a missing record the agent may not
- * create): reported once, looked at again every 10 minutes, never "fixed" by the agent.
- */
-export class RecheckLaterError extends CloudflareApiError {
-  constructor(message: string) {
-    super('client', message);
-  }
-}
-
-export function conflictError(count: number, name: string, type: RecordType): RecheckLaterError {
-  return new RecheckLaterError(
+export function conflictError(count: number, name: string, type: RecordType): RecordSetError {
+  return new RecordSetError(
+    'DNS_RECORD_CONFLICT',
     `${count} ${type} records exist for ${name}; ddns-watchdog does not flatten a round-robin set. Delete the extra records in Cloudflare or remove ${name} from records.`,
   );
 }

@@ -8,7 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { DnsProvider, DnsRecord, Zone } from '../dns/dns-provider.js';
 import { HOUR_MS } from '../domain/dns-plan.js';
-import { CloudflareApiError } from '../errors.js';
+import { ZoneNotFoundError } from '../errors.js';
 
 const ZONE_CACHE_MS = HOUR_MS;
 
@@ -95,12 +95,5 @@ export class ZoneView {
         ? `the zone ${want} is not visible to the API token: add it to the token's Zone Resources (Zone · Zone · Read, Zone · DNS · Edit) or fix zone`
         : `no zone visible to the API token contains ${name}: add the zone to the token's Zone Resources or set zone`,
     );
-  }
-}
-
-/** Retried like a permission problem (every 10 min): the user is likely fixing the token. */
-export class ZoneNotFoundError extends CloudflareApiError {
-  constructor(message: string) {
-    super('auth', message);
   }
 }

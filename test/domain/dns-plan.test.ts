@@ -174,6 +174,7 @@ describe('planAfterFailure (which failure waits for what)', () => {
     ['write/client-4xx/blocked-until-ip-or-config-changes', 'client', true, undefined, 'block', null],
     ['read/auth/permission-schedule', 'auth', false, undefined, 'permission', 600_000],
     ['write/auth/permission-schedule', 'auth', true, undefined, 'permission', 600_000],
+    ['read/zone-not-found/permission-schedule', 'zone_not_found', false, undefined, 'permission', 600_000],
     ['read/rate-limited/retry-after', 'rate_limited', false, 120_000, 'rate_limit', 120_000],
     ['write/rate-limited/no-retry-after-is-300s', 'rate_limited', true, undefined, 'rate_limit', 300_000],
     ['recheck/conflict-or-not-creatable/every-10-min', 'recheck', true, undefined, 'recheck', 600_000],
