@@ -65,7 +65,7 @@ export type PlugType = Config['plug_type'];
 export type LogLevel = Config['log_level'];
 
 function deepFreeze<T>(value: T): T {
-  if (Array.isArray(value)) value.forEach(deepFreeze);
+  if (value !== null && typeof value === 'object') Object.values(value).forEach(deepFreeze);
   return Object.isFrozen(value) ? value : Object.freeze(value);
 }
 

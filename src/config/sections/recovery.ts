@@ -9,7 +9,7 @@ const HTTP = ['http', 'https'] as const;
 export const RECOVERY = {
   id: 'recovery',
   title: 'Recovery (power-cycling the router through a smart plug)',
-  notes: 'docs/plugs.md shows the keys each plug type needs, with its exact commands.',
+  notes: '[docs/plugs.md](plugs.md) shows the keys each plug type needs, with its exact commands.',
   keys: {
     recovery_enabled: {
       schema: bool(),
