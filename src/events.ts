@@ -2,6 +2,7 @@
  * The typed event bus. Every §6 event type is declared once here with its payload; MQTT, the
  * webhook and the log subscribe to it. A failing listener is logged and never reaches the others.
  */
+import type { RecordType } from './domain/dns.js';
 import type { Health } from './domain/health.js';
 import type { Logger } from './log.js';
 
@@ -9,12 +10,12 @@ export interface EventPayloads {
   ip_changed: { family: 'ipv4' | 'ipv6'; old: string | null; new: string; sources: string[] };
   dns_updated: {
     record: string;
-    record_type: 'A' | 'AAAA';
+    record_type: RecordType;
     old: string | null;
     new: string;
     action: 'update' | 'create';
   };
-  dns_update_failed: { record: string; record_type: 'A' | 'AAAA'; error: string; retry_at: string | null };
+  dns_update_failed: { record: string; record_type: RecordType; error: string; retry_at: string | null };
   health_changed: { from: Health; to: Health; reason?: string };
   wan_down: { since: string };
   wan_restored: { down_seconds: number };

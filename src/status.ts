@@ -5,13 +5,14 @@
  */
 import { isoTimeOrNull } from './clock.js';
 import type { Config } from './config/schema.js';
+import { type RecordStatus, type RecordType, recordStatusSchema } from './domain/dns.js';
 import { aggregateStatus } from './domain/dns-plan.js';
 import { HEALTH_STATES, type Health, type ProbeSummary } from './domain/health.js';
 import { RECOVERY_STATES, type RecoveryStatus } from './domain/recovery-policy.js';
 import type { OutageSummary } from './domain/uptime.js';
-import { type PersistedState, type RecordStatus, recordStatusSchema } from './state/schema.js';
+import type { PersistedState } from './state/schema.js';
 
-/** Every `dns.status` value (the record statuses of the state schema). */
+/** Every `dns.status` value: the record statuses of the core (src/domain/dns.ts). */
 export const DNS_STATUS_VALUES: readonly RecordStatus[] = recordStatusSchema.options;
 
 /** @deprecated The health values live in the core: import HEALTH_STATES from src/domain/health.ts. */
@@ -22,7 +23,7 @@ export const RECOVERY_STATE_VALUES = RECOVERY_STATES;
 export type { Health } from './domain/health.js';
 
 export interface StatusRecord {
-  type: 'A' | 'AAAA';
+  type: RecordType;
   content: string | null;
   status: RecordStatus;
   last_update: string | null;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { type CommandDeps, commandHandlers } from '../src/command-handlers.js';
 import { MAX_COMMAND_BYTES, parseCommand, responseTopicProblem } from '../src/commands.js';
+import type { CycleResult } from '../src/reconciler/reconciler.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -91,5 +93,125 @@ describe('responseTopicProblem', () => {
     ['reserved/dollar', '$SYS/broker', /\$/],
   ])('%s: %s is refused', (_n, topic, reason) => {
     expect(responseTopicProblem(topic, own)).toMatch(reason);
+  });
+});
+
+describe('commandHandlers', () => {
+  const ok: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
+  /** Handlers over a scheduler stand-in that records what it was asked and "runs" `result`. */
+  function handlers(
+    o: {
+      records?: string[];
+      mode?: 'enforce' | 'dry-run';
+      result?: CycleResult | null;
+      ran?: boolean;
+      watchdog?: CommandDeps['watchdog'];
+    } = {},
+  ) {
+    const asked: Array<{ reason: string; records?: readonly string[] }> = [];
+    let last: CycleResult | null = null;
+    const h = commandHandlers({
+      config: {
+        records: (o.records ?? ['home.example.com', 'vpn.example.com']).map((name) => ({ name }) as never),
+        mode: o.mode ?? 'enforce',
+      },
+      sync: async (reason, records) => {
+        asked.push({ reason, ...(records ? { records } : {}) });
+        last = o.result === undefined ? ok : o.result;
+        return o.ran ?? true;
+      },
+      lastCycle: () => last,
+      watchdog: o.watchdog ?? null,
+    });
+    return { h, asked };
+  }
+
+  it.each([
+    ['sync/all/nothing to change', {}, undefined, { ok: true, message: 'DNS sync done: nothing to change' }],
+    [
+      'sync/changes/made',
+      { result: { ...ok, changes: 2 } },
+      undefined,
+      { ok: true, message: 'DNS sync done: 2 change(s) made' },
+    ],
+    [
+      'sync/dry-run/would be made',
+      { mode: 'dry-run' as const, result: { ...ok, changes: 1 } },
+      undefined,
+      { ok: true, message: 'DNS sync done: 1 change(s) would be made (dry-run)' },
+    ],
+    [
+      'sync/problems/first five listed',
+      { result: { ...ok, ok: false, summary: ['a', 'b', 'c', 'd', 'e', 'f'] } },
+      undefined,
+      { ok: false, message: 'DNS sync finished with problems: a; b; c; d; e' },
+    ],
+    [
+      'sync/unknown record/refused before any cycle',
+      {},
+      ['nope.example.com'],
+      { ok: false, message: 'not a configured record: nope.example.com' },
+    ],
+    [
+      'sync/no records configured/refused',
+      { records: [] },
+      undefined,
+      { ok: false, message: 'no records are configured: set records to manage DNS' },
+    ],
+    [
+      'sync/agent stopping/did not run',
+      { ran: false },
+      undefined,
+      { ok: false, message: 'the agent is stopping; the sync did not run' },
+    ],
+  ])('%s', async (_name, options, records, answer) => {
+    const { h } = handlers(options);
+    expect(await h.sync(records)).toEqual(answer);
+  });
+
+  it('sync/named records/normalised and passed to the scheduler as a command', async () => {
+    const { h, asked } = handlers();
+    await h.sync(['VPN.example.com.']);
+    expect(asked).toEqual([{ reason: 'command', records: ['vpn.example.com'] }]);
+  });
+
+  it('sync/unknown record/no cycle runs', async () => {
+    const { h, asked } = handlers();
+    await h.sync(['home.example.com', 'nope.example.com']);
+    expect(asked).toEqual([]);
+  });
+
+  it('watchdog not wired/reboot, probe and recovery are refused', async () => {
+    const { h } = handlers();
+    const refused = { ok: false, message: 'recovery is not configured' };
+    expect([await h.reboot(undefined), await h.probe(), await h.recovery(true)]).toEqual([
+      refused,
+      refused,
+      refused,
+    ]);
+  });
+
+  it("watchdog wired/its three commands answer, with the payload's values", async () => {
+    const calls: string[] = [];
+    const { h } = handlers({
+      watchdog: {
+        reboot: async (off) => {
+          calls.push(`reboot ${off}`);
+          return { ok: true, message: 'cycling' };
+        },
+        probe: async () => {
+          calls.push('probe');
+          return { ok: true, message: 'probed' };
+        },
+        recovery: async (on) => {
+          calls.push(`recovery ${on}`);
+          return { ok: true, message: 'set' };
+        },
+      },
+    });
+    expect(await h.reboot(45)).toEqual({ ok: true, message: 'cycling' });
+    expect(await h.probe()).toEqual({ ok: true, message: 'probed' });
+    expect(await h.recovery(false)).toEqual({ ok: true, message: 'set' });
+    expect(calls).toEqual(['reboot 45', 'probe', 'recovery false']);
   });
 });
