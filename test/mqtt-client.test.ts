@@ -379,18 +379,21 @@ describe('MqttConnection', () => {
     await conn.start();
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(conn.connected).toBe(false);
+    expect(sink.text()).toContain('keeps retrying in the background');
+    const retries = () => sink.lines().filter((l) => l.msg === 'MQTT connection attempt failed again.');
+    await until(() => retries().length >= 3, 'three more refused attempts');
     const warns = sink.lines().filter((l) => l.level === 'warn');
     expect(warns).toHaveLength(1);
     expect(String(warns[0]?.msg)).toMatch(
       /Cannot reach the MQTT broker at mqtt:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); check mqtt_url/,
     );
-    expect(sink.text()).toContain('keeps retrying in the background');
+    expect(retries().every((l) => l.level === 'debug')).toBe(true);
   });
 
   it('backoff/doubles: attempts thin out from reconnectPeriodMs up to the cap', async () => {
-    let attempts = 0;
+    const attempts: number[] = [];
     const server = createServer((s) => {
-      attempts++;
+      attempts.push(Date.now());
       s.destroy();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -400,11 +403,18 @@ describe('MqttConnection', () => {
       protocolVersion: 4,
       reconnectPeriodMs: 50,
       maxReconnectPeriodMs: 400,
-      connectWaitMs: 1500,
+      connectWaitMs: 100,
     });
-    await conn.start(); // 1.5 s: waits 50, 100, 200, 400, 400 … → about 6 attempts (30 at a fixed 50 ms)
-    expect(attempts).toBeGreaterThanOrEqual(4);
-    expect(attempts).toBeLessThanOrEqual(9);
+    await conn.start();
+    await until(() => attempts.length >= 7, 'seven attempts');
+    // Waits of 50, 100, 200, 400, 400 and 400 ms (at a fixed 50 ms every gap would be about 50 ms).
+    const gaps = attempts.slice(1, 7).map((t, i) => t - attempts[i]!);
+    const floors = [50, 100, 200, 400, 400, 400];
+    gaps.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(floors[i]! - 5); // timers may round down by a millisecond
+    });
+    // The cap holds: without it the last two waits would be 800 and 1,600 ms.
+    expect(gaps[4]! + gaps[5]!).toBeLessThan(1600);
   });
 
   it('config/ca-file-missing: ConfigError naming mqtt_ca_file', async () => {

@@ -248,7 +248,7 @@ export class MqttConnection {
   #decide(client: MqttClient, event: ReconnectEvent) {
     const decision = decideReconnect(this.#reconnect, event, this.#backoff);
     this.#reconnect = decision.state;
-    // mqtt.js re-arms its timer with the current reconnectPeriod after each failed attempt.
+    // mqtt.js arms its timer with the current reconnectPeriod on every close (see waitMs).
     client.options.reconnectPeriod = decision.waitMs;
     return decision;
   }

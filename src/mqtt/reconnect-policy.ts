@@ -51,7 +51,11 @@ export type SessionLostNotice = 'lost' | 'lost-again' | 'storm';
 
 export interface ReconnectDecision {
   readonly state: ReconnectState;
-  /** The wait mqtt.js arms for its next attempt, ms. */
+  /**
+   * The wait, ms, that mqtt.js arms its reconnect timer with from now on. mqtt.js arms that timer
+   * in its own `close` listener, before `session-lost` is decided: the wait that follows a lost
+   * session is the one in force before it, and a grown wait applies from the next attempt.
+   */
   readonly waitMs: number;
   /** Only for `session-lost`. */
   readonly notice?: SessionLostNotice;
