@@ -401,6 +401,13 @@ describe('explainNoQuorum', () => {
     ],
     ['v6/no-sources', [], 2, 6, 'no IPv6 sources are configured (set ip_sources_v6)'],
     [
+      'v6/quorum-above-source-count/names-the-key-users-can-set',
+      [ok('https://a6', '2a02:c7c:1::1')],
+      2,
+      6,
+      'no 2 sources agreed on a public IPv6 (only 1 source for ip_quorum 2: add sources to ip_sources_v6 or lower ip_quorum): https://a6 → 2a02:c7c:1::1',
+    ],
+    [
       'v4/tie',
       [
         ok('https://a', '81.2.69.1'),

@@ -95,7 +95,8 @@ export function explainNoQuorum(
 ): string {
   const need = Math.max(1, Math.floor(quorum));
   const key = family === 4 ? 'ip_sources' : 'ip_sources_v6';
-  const quorumKey = family === 4 ? 'ip_quorum' : 'ip_quorum_v6';
+  // One user key sets the quorum of both families (the IPv6 value is derived from it).
+  const quorumKey = 'ip_quorum';
   const what = `a public IPv${family}`;
   if (answers.length === 0 && unanswered.length === 0)
     return `no IPv${family} sources are configured (set ${key})`;
