@@ -111,10 +111,12 @@ function renderRecords(state: StatusDocument, now: number): void {
   }
   replaceIfChanged(byId('records'), ...rows);
   const dns = state.dns;
-  const st = recordStatus(dns?.status ?? '');
+  const counts = new Map<string, number>();
+  for (const [, r] of records) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const parts = [...counts].map(([status, n]) => `${n} ${recordStatus(status).label.toLowerCase()}`);
   setText(
     byId('dns-summary'),
-    `${records.length} record${records.length === 1 ? '' : 's'}: ${st.label.toLowerCase()}. Last sync ${relative(dns?.last_sync ?? null, now)}; last change ${relative(dns?.last_change ?? null, now)}.`,
+    `${records.length} record${records.length === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}. Last sync ${relative(dns?.last_sync ?? null, now)}; last change ${relative(dns?.last_change ?? null, now)}.`,
   );
 }
 
