@@ -2,6 +2,8 @@
  * CloudflareClient: the DnsProvider over Cloudflare's API v4 (undici + zod). It only talks to
  * Cloudflare: authenticate, page through lists, validate every body, and turn every failure into
  * a CloudflareApiError whose `kind` tells the caller how to retry. It never decides what to change.
+ * Beside it: schemas.ts (the wire format: zod schemas, request bodies, record conversion) and
+ * failures.ts (status, API error codes and network failures → CloudflareApiError).
  *
  * Endpoints (API v4):
  * - zones:   GET  /zones?per_page=50&page=N                       (50 is the documented maximum)
@@ -17,24 +19,43 @@
 import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
-import {
-  CloudflareApiError,
-  type CloudflareFailureKind,
-  type CloudflareMessage,
-  errorMessage,
-} from '../../errors.js';
-import { BodyTooLargeError, deadline, errorCode, readTextCapped } from '../../http.js';
+import type { DnsRecord, NewRecord, RecordPatch, RecordType, Zone } from '../../domain/dns.js';
+import type { CloudflareApiError } from '../../errors.js';
+import { BodyTooLargeError, deadline, readTextCapped } from '../../http.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
-import type {
-  BatchResult,
-  DnsProvider,
-  DnsRecord,
-  NewRecord,
-  RecordPatch,
-  RecordType,
-  Zone,
-} from '../dns-provider.js';
+import type { BatchResult, DnsProvider } from '../dns-provider.js';
+import {
+  apiFailure,
+  cancelledBefore,
+  describeBody,
+  type Headers,
+  malformed,
+  networkFailure,
+  type Operation,
+  scrubAll,
+  statusFailure,
+  stillPaused,
+} from './failures.js';
+import {
+  batchResultSchema,
+  deleteResultSchema,
+  describeIssues,
+  envelopeSchema,
+  expectRecord,
+  matchPatches,
+  matchPosts,
+  normalizeDnsName,
+  patchBody,
+  postBody,
+  type ResultInfo,
+  recordSchema,
+  toRecord,
+  zoneSchema,
+} from './schemas.js';
+
+export { DEFAULT_RETRY_AFTER_MS, parseRetryAfter } from './failures.js';
+export { normalizeDnsName } from './schemas.js';
 
 export interface CloudflareClientOptions {
   /** API base, e.g. https://api.cloudflare.com/client/v4 (cloudflare_api_url). */
@@ -54,9 +75,6 @@ export const BATCH_CHUNK = 200;
 /** Documented maxima of `per_page`. */
 export const ZONES_PER_PAGE = 50;
 export const RECORDS_PER_PAGE = 5000;
-/** Pause after a 429 without a usable Retry-After: Cloudflare blocks every call for five minutes. */
-export const DEFAULT_RETRY_AFTER_MS = 300_000;
-const MAX_RETRY_AFTER_MS = 86_400_000;
 /** A body larger than this is not an answer we can use. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Stops a server whose result_info keeps growing from paging us forever. */
@@ -65,81 +83,7 @@ const MAX_PAGES = 10_000;
 export const PERMISSION_ZONE_READ = 'Zone · Zone · Read';
 export const PERMISSION_DNS_EDIT = 'Zone · DNS · Edit';
 
-/** Lower case, no trailing dot: how record and zone names are compared everywhere. */
-export function normalizeDnsName(name: string): string {
-  return name.trim().toLowerCase().replace(/\.$/, '');
-}
-
-// --- response schemas -----------------------------------------------------------------------------
-
-const apiMessageSchema = z.looseObject({ code: z.number(), message: z.string() });
-
-const resultInfoSchema = z.looseObject({
-  page: z.number().optional(),
-  per_page: z.number().optional(),
-  count: z.number().optional(),
-  total_count: z.number().optional(),
-  total_pages: z.number().optional(),
-});
-
-const envelopeSchema = z.looseObject({
-  success: z.boolean(),
-  errors: z.array(apiMessageSchema),
-  messages: z.array(z.unknown()).optional(),
-  result: z.unknown(),
-  result_info: resultInfoSchema.nullish(),
-});
-
-/** What we read of an error body: as lenient as possible, it only decorates the status. */
-const errorBodySchema = z.looseObject({
-  errors: z
-    .array(z.looseObject({ code: z.number().optional(), message: z.string().optional() }))
-    .nullish()
-    .catch(null),
-});
-
-const zoneSchema = z.looseObject({ id: z.string().min(1), name: z.string().min(1) });
-
-/**
- * A record of any type. A and AAAA records must carry what we use (content, proxied, ttl); other
- * types appear in unfiltered listings and are skipped, so their shape is not our business.
- */
-const recordSchema = z
-  .looseObject({
-    id: z.string().min(1),
-    name: z.string().min(1),
-    type: z.string().min(1),
-    content: z.string().optional(),
-    proxied: z.boolean().optional(),
-    ttl: z.number().optional(),
-    comment: z.string().nullish(),
-    tags: z.array(z.string()).nullish(),
-  })
-  .superRefine((r, ctx) => {
-    if (r.type !== 'A' && r.type !== 'AAAA') return;
-    for (const key of ['content', 'proxied', 'ttl'] as const) {
-      if (r[key] === undefined)
-        ctx.addIssue({ code: 'custom', path: [key], message: `missing on an ${r.type} record` });
-    }
-  });
-type RawRecord = z.infer<typeof recordSchema>;
-
-const deleteResultSchema = z.looseObject({ id: z.string().min(1) });
-
-const batchResultSchema = z.looseObject({
-  deletes: z.array(recordSchema).nullish(),
-  patches: z.array(recordSchema).nullish(),
-  puts: z.array(recordSchema).nullish(),
-  posts: z.array(recordSchema).nullish(),
-});
-
 // --- the client -----------------------------------------------------------------------------------
-
-/** Which call failed, in words, and which token permission it needs. */
-interface Operation {
-  what: string;
-  permission: string;
-}
 
 interface Call<T> {
   op: Operation;
@@ -153,7 +97,7 @@ interface Call<T> {
 
 interface Answer<T> {
   result: T;
-  resultInfo: z.infer<typeof resultInfoSchema> | null;
+  resultInfo: ResultInfo | null;
 }
 
 export class CloudflareClient implements DnsProvider {
@@ -232,7 +176,7 @@ export class CloudflareClient implements DnsProvider {
       result: recordSchema,
       signal,
     });
-    return this.#expectRecord(op, zoneId, result);
+    return expectRecord(zoneId, result, this.#malformed200(op));
   }
 
   async patchRecord(zoneId: string, patch: RecordPatch, signal?: AbortSignal): Promise<DnsRecord> {
@@ -246,7 +190,7 @@ export class CloudflareClient implements DnsProvider {
       result: recordSchema,
       signal,
     });
-    return this.#expectRecord(op, zoneId, result);
+    return expectRecord(zoneId, result, this.#malformed200(op));
   }
 
   async deleteRecord(zoneId: string, recordId: string, signal?: AbortSignal): Promise<void> {
@@ -295,8 +239,8 @@ export class CloudflareClient implements DnsProvider {
         result: batchResultSchema,
         signal,
       });
-      out.patches.push(...this.#matchPatches(op, zoneId, patches, result.patches ?? []));
-      out.posts.push(...this.#matchPosts(op, zoneId, posts, result.posts ?? []));
+      out.patches.push(...matchPatches(zoneId, patches, result.patches ?? [], this.#malformed200(op)));
+      out.posts.push(...matchPosts(zoneId, posts, result.posts ?? [], this.#malformed200(op)));
     }
     return out;
   }
@@ -336,17 +280,8 @@ export class CloudflareClient implements DnsProvider {
   async #call<T>(call: Call<T>): Promise<Answer<T>> {
     const { op, method } = call;
     const pausedUntil = this.pausedUntil;
-    if (pausedUntil !== null) {
-      const left = pausedUntil - this.#clock.now();
-      throw new CloudflareApiError(
-        'rate_limited',
-        `Cloudflare's rate limit is still in force for ${Math.ceil(left / 1000)} s: not ${op.what} until then`,
-        { retryAfterMs: left },
-      );
-    }
-    if (call.signal?.aborted) {
-      throw new CloudflareApiError('transient', `Cancelled before ${op.what}`, { cause: call.signal.reason });
-    }
+    if (pausedUntil !== null) throw stillPaused(op, pausedUntil - this.#clock.now());
+    if (call.signal?.aborted) throw cancelledBefore(op, call.signal.reason);
 
     const url = new URL(this.#base + call.path);
     for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
@@ -361,7 +296,7 @@ export class CloudflareClient implements DnsProvider {
     const started = this.#clock.now();
 
     let status = 0;
-    let responseHeaders: Record<string, string | string[] | undefined>;
+    let responseHeaders: Headers;
     let text: string;
     try {
       const res = await request(url, {
@@ -375,8 +310,14 @@ export class CloudflareClient implements DnsProvider {
       responseHeaders = res.headers;
       text = await readTextCapped(res.body, MAX_BODY_BYTES);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) throw this.#malformed(op, status, err.message);
-      throw this.#networkError(op, err, call.signal, timeout);
+      if (err instanceof BodyTooLargeError) throw malformed(op, status, err.message, this.#scrub);
+      const how = {
+        cancelled: call.signal?.aborted === true,
+        cancelReason: call.signal?.reason,
+        timedOut: timeout.aborted,
+        timeoutMs: this.#timeoutMs,
+      };
+      throw networkFailure(op, err, how, this.#scrub);
     } finally {
       limit.dispose();
     }
@@ -385,279 +326,64 @@ export class CloudflareClient implements DnsProvider {
       `Cloudflare ${method} ${url.pathname} → ${status}`,
     );
 
-    if (status < 200 || status > 299) throw this.#statusError(op, status, responseHeaders, text);
+    if (status < 200 || status > 299) {
+      const err = statusFailure(op, status, responseHeaders, text, {
+        now: this.#clock.now(),
+        scrub: this.#scrub,
+      });
+      if (err.kind === 'rate_limited') this.#pause(op, err);
+      throw err;
+    }
 
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw this.#malformed(op, status, `the body is not JSON (${describeBody(text, responseHeaders)})`);
+      throw malformed(
+        op,
+        status,
+        `the body is not JSON (${describeBody(text, responseHeaders)})`,
+        this.#scrub,
+      );
     }
     const envelope = envelopeSchema.safeParse(json);
-    if (!envelope.success) throw this.#malformed(op, status, describeIssues(envelope.error));
+    if (!envelope.success) throw malformed(op, status, describeIssues(envelope.error), this.#scrub);
     if (!envelope.data.success) {
       // A 2xx that says it failed: judge it by its error codes alone.
-      const apiErrors = this.#scrubAll(
+      const apiErrors = scrubAll(
         envelope.data.errors.map((e) => ({ code: e.code, message: e.message })),
+        this.#scrub,
       );
-      throw this.#apiError(op, status, apiErrors);
+      throw apiFailure(op, status, apiErrors, this.#scrub);
     }
     const result = call.result.safeParse(envelope.data.result);
-    if (!result.success) throw this.#malformed(op, status, describeIssues(result.error, 'result'));
+    if (!result.success) throw malformed(op, status, describeIssues(result.error, 'result'), this.#scrub);
     return { result: result.data, resultInfo: envelope.data.result_info ?? null };
   }
 
-  #expectRecord(op: Operation, zoneId: string, raw: RawRecord): DnsRecord {
-    const rec = toRecord(zoneId, raw);
-    if (!rec) throw this.#malformed(op, 200, `the result is a ${raw.type} record, not an A or AAAA record`);
-    return rec;
-  }
-
-  #matchPatches(op: Operation, zoneId: string, sent: RecordPatch[], got: RawRecord[]): DnsRecord[] {
-    const byId = new Map(got.map((r) => [r.id, r]));
-    return sent.map((p) => {
-      const raw = byId.get(p.id);
-      if (!raw) throw this.#malformed(op, 200, `the batch result has no record ${p.id} among its patches`);
-      return this.#expectRecord(op, zoneId, raw);
-    });
-  }
-
-  #matchPosts(op: Operation, zoneId: string, sent: NewRecord[], got: RawRecord[]): DnsRecord[] {
-    if (got.length !== sent.length) {
-      throw this.#malformed(op, 200, `the batch created ${got.length} records for ${sent.length} posts`);
-    }
-    const left = [...got];
-    return sent.map((p) => {
-      const name = normalizeDnsName(p.name);
-      // Results come in the order sent; match by name and type anyway rather than trust it blindly.
-      const i = left.findIndex((r) => normalizeDnsName(r.name) === name && r.type === p.type);
-      if (i < 0)
-        throw this.#malformed(op, 200, `the batch result has no ${p.type} record ${name} among its posts`);
-      const [raw] = left.splice(i, 1);
-      return this.#expectRecord(op, zoneId, raw!);
-    });
-  }
-
-  #networkError(
-    op: Operation,
-    err: unknown,
-    callerSignal: AbortSignal | undefined,
-    timeout: AbortSignal,
-  ): CloudflareApiError {
-    if (callerSignal?.aborted) {
-      return new CloudflareApiError('transient', `Cancelled while ${op.what}`, {
-        cause: callerSignal.reason,
-      });
-    }
-    if (timeout.aborted) {
-      return new CloudflareApiError(
-        'transient',
-        `Cloudflare did not answer within ${this.#timeoutMs} ms while ${op.what}; check the network or raise http_timeout_ms`,
-        { cause: err },
-      );
-    }
-    const code = errorCode(err);
-    if (code === 'UND_ERR_INVALID_ARG') {
-      return new CloudflareApiError(
-        'client',
-        `Could not send the request while ${op.what}: ${this.#scrub(errorMessage(err))}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    const detail = code ? `${code}: ${this.#scrub(errorMessage(err))}` : this.#scrub(errorMessage(err));
-    return new CloudflareApiError(
-      'transient',
-      `Could not reach Cloudflare while ${op.what} (${detail}); check the network and cloudflare_api_url`,
-      { cause: err },
+  /** After a 429: no call at all until Retry-After has passed (concurrent 429s: the longest wins). */
+  #pause(op: Operation, err: CloudflareApiError): void {
+    const retryAfterMs = err.retryAfterMs ?? 0;
+    this.#pausedUntil = Math.max(this.#pausedUntil ?? 0, this.#clock.now() + retryAfterMs);
+    const seconds = Math.ceil(retryAfterMs / 1000);
+    this.#logger?.warn(
+      { retryAfterSeconds: seconds },
+      `Cloudflare rate-limited this token (429) while ${op.what}: no API call for ${seconds} s`,
     );
   }
 
-  #statusError(
-    op: Operation,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-    text: string,
-  ): CloudflareApiError {
-    const apiErrors = this.#scrubAll(parseErrorBody(text));
-    const said = this.#apiSaid(apiErrors);
-    if (status === 429) {
-      const retryAfterMs = parseRetryAfter(headerValue(headers, 'retry-after'), this.#clock.now());
-      // Concurrent calls may each be answered 429: the longest pause wins.
-      this.#pausedUntil = Math.max(this.#pausedUntil ?? 0, this.#clock.now() + retryAfterMs);
-      const seconds = Math.ceil(retryAfterMs / 1000);
-      this.#logger?.warn(
-        { retryAfterSeconds: seconds },
-        `Cloudflare rate-limited this token (429) while ${op.what}: no API call for ${seconds} s`,
-      );
-      return new CloudflareApiError(
-        'rate_limited',
-        `Cloudflare rate-limited this token (429) while ${op.what}: pausing every API call for ${seconds} s${said}`,
-        { status, apiErrors, retryAfterMs },
-      );
-    }
-    if (status === 401 || status === 403) {
-      const fix =
-        status === 401
-          ? `check that the API token is valid and not expired, and that it has the ${op.permission} permission for this zone`
-          : `give the API token the ${op.permission} permission for this zone`;
-      return new CloudflareApiError(
-        'auth',
-        `Cloudflare refused the token (${status}) while ${op.what}: ${fix}${said}`,
-        {
-          status,
-          apiErrors,
-        },
-      );
-    }
-    if (status >= 400 && status < 500) return this.#apiError(op, status, apiErrors);
-    if (status >= 500) {
-      return new CloudflareApiError(
-        'transient',
-        `Cloudflare had a server error (HTTP ${status}) while ${op.what}; this is usually temporary${said}`,
-        { status, apiErrors },
-      );
-    }
-    // 1xx/3xx: undici follows no redirects, and the API never sends one.
-    const location = headerValue(headers, 'location');
-    return new CloudflareApiError(
-      'client',
-      `Cloudflare answered HTTP ${status} while ${op.what}${location ? ` (redirect to ${location})` : ''}; check cloudflare_api_url`,
-      { status, apiErrors },
-    );
-  }
-
-  /** A 4xx (or a 2xx with success:false), judged by the API's error codes first. */
-  #apiError(op: Operation, status: number, apiErrors: CloudflareMessage[]): CloudflareApiError {
-    const codes = new Set(apiErrors.map((e) => e.code));
-    const said = this.#apiSaid(apiErrors);
-    let kind: CloudflareFailureKind = 'client';
-    let message = `Cloudflare rejected the request (${status}) while ${op.what}${said || ' (no reason given)'}`;
-    if (codes.has(81057) || codes.has(81058)) {
-      kind = 'already_exists';
-      message = `Cloudflare says the record already exists while ${op.what}${said}`;
-    } else if (codes.has(81044) || status === 404) {
-      kind = 'not_found';
-      message = `Cloudflare says it does not exist (${status}) while ${op.what}${said}`;
-    }
-    return new CloudflareApiError(kind, message, { status, apiErrors });
-  }
-
-  #malformed(op: Operation, status: number, why: string): CloudflareApiError {
-    return new CloudflareApiError(
-      'malformed',
-      `Cloudflare's answer (HTTP ${status}) while ${op.what} is not what the API documents: ${this.#scrub(why)}. A proxy may be in the way; check cloudflare_api_url`,
-      { status },
-    );
-  }
-
-  #apiSaid(apiErrors: readonly CloudflareMessage[]): string {
-    if (apiErrors.length === 0) return '';
-    return `: ${apiErrors.map((e) => `${this.#scrub(e.message)} (code ${e.code})`).join('; ')}`;
-  }
-
-  #scrubAll(messages: CloudflareMessage[]): CloudflareMessage[] {
-    return messages.map((m) => ({ code: m.code, message: this.#scrub(m.message) }));
+  /** A 2xx whose result does not fit what was asked. */
+  #malformed200(op: Operation): (why: string) => CloudflareApiError {
+    return (why) => malformed(op, 200, why, this.#scrub);
   }
 
   /** Belt and braces: no text we pass on may carry the token, whatever a server echoes. */
-  #scrub(text: string): string {
-    return this.#token.length >= 4 ? text.split(this.#token).join('[Redacted]') : text;
-  }
+  readonly #scrub = (text: string): string =>
+    this.#token.length >= 4 ? text.split(this.#token).join('[Redacted]') : text;
 }
 
 // --- helpers --------------------------------------------------------------------------------------
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
-}
-
-function toRecord(zoneId: string, r: RawRecord): DnsRecord | null {
-  if (r.type !== 'A' && r.type !== 'AAAA') return null;
-  return {
-    id: r.id,
-    zoneId,
-    name: normalizeDnsName(r.name),
-    type: r.type,
-    content: r.content ?? '',
-    proxied: r.proxied ?? false,
-    ttl: r.ttl ?? 1,
-    comment: r.comment ?? null,
-    tags: r.tags ?? [],
-  };
-}
-
-function postBody(record: NewRecord): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    type: record.type,
-    name: normalizeDnsName(record.name),
-    content: record.content,
-    ttl: record.ttl,
-  };
-  if (record.proxied !== undefined) body['proxied'] = record.proxied;
-  return body;
-}
-
-/** Only what the patch names: content, plus ttl/proxied when the user set them. */
-function patchBody(patch: RecordPatch): Record<string, unknown> & { id: string } {
-  const body: Record<string, unknown> & { id: string } = { id: patch.id, content: patch.content };
-  if (patch.ttl !== undefined) body['ttl'] = patch.ttl;
-  if (patch.proxied !== undefined) body['proxied'] = patch.proxied;
-  return body;
-}
-
-function headerValue(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/**
- * Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`. Absent or
- * unusable → 300 s; kept within 1 s .. 24 h so a bogus value can neither hammer nor block forever.
- */
-export function parseRetryAfter(value: string | undefined, now: number): number {
-  if (value === undefined) return DEFAULT_RETRY_AFTER_MS;
-  const v = value.trim();
-  let ms: number;
-  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
-  else if (/^\d+\.\d+$/.test(v)) ms = Math.ceil(Number(v) * 1000);
-  else {
-    const at = Date.parse(v);
-    if (Number.isNaN(at) || !/[a-z]/i.test(v)) return DEFAULT_RETRY_AFTER_MS;
-    ms = at - now;
-  }
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(1000, ms));
-}
-
-function parseErrorBody(text: string): CloudflareMessage[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  const parsed = errorBodySchema.safeParse(json);
-  if (!parsed.success || !parsed.data.errors) return [];
-  return parsed.data.errors.map((e) => ({ code: e.code ?? 0, message: e.message ?? 'no message' }));
-}
-
-function describeBody(text: string, headers: Record<string, string | string[] | undefined>): string {
-  const type = headerValue(headers, 'content-type');
-  if (text.trim() === '') return 'it is empty';
-  if (/^\s*</.test(text)) return `it looks like an HTML page${type ? `, ${type}` : ''}`;
-  return `${text.length} bytes${type ? ` of ${type}` : ''}`;
-}
-
-function describeIssues(error: z.ZodError, prefix?: string): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => {
-      const path = [prefix, ...i.path.map(String)].filter((p) => p !== undefined).join('.');
-      return `${path || 'body'}: ${i.message}`;
-    })
-    .join('; ');
 }
