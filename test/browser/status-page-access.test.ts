@@ -34,7 +34,7 @@ function expectAndDrop(problems: string[], line: string, times: number): void {
   for (let i = problems.indexOf(line); i >= 0; i = problems.indexOf(line)) problems.splice(i, 1);
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('status page access', () => {
+describe.skipIf(!HAVE_CHROMIUM)('status page access', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     browser = await launchChromium();
   });

@@ -64,7 +64,7 @@ async function openAt(
   return opened.page;
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('status page look', () => {
+describe.skipIf(!HAVE_CHROMIUM)('status page look', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     browser = await launchChromium();
   });

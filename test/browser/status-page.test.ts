@@ -33,7 +33,7 @@ let target: PageTarget | undefined;
 let proxy: IngressProxy | undefined;
 let opened: OpenedPage | undefined;
 
-describe.skipIf(!HAVE_CHROMIUM)('status page', () => {
+describe.skipIf(!HAVE_CHROMIUM)('status page', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     browser = await launchChromium();
   });
