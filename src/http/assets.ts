@@ -60,7 +60,11 @@ export async function loadPageAssets(dir: string = defaultPageDir()): Promise<Ma
     if (name.endsWith('.js') && /^\s*export\s*\{\s*\};?\s*$/.test(body.toString('utf8'))) continue;
     // The login form (src/http/respond.ts) uses the icon and the stylesheet: they hold nothing secret.
     const isPublic = name === 'icon.svg' || name === 'style.css';
-    assets.set(name === 'index.html' ? '/' : `/${name}`, { type, body, ...(isPublic ? { public: true } : {}) });
+    assets.set(name === 'index.html' ? '/' : `/${name}`, {
+      type,
+      body,
+      ...(isPublic ? { public: true } : {}),
+    });
   }
   return assets;
 }
