@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { Agent, type AgentOptions } from './agent.js';
 import type { Config } from './config/schema.js';
 import type { DnsProvider, Zone } from './dns/dns-provider.js';
+import { pickZone } from './domain/dns-plan.js';
 import { errorMessage } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import type { RecordState } from './state/schema.js';
@@ -122,11 +123,7 @@ async function verifyToken(
   const needed = new Map<string, Zone | null>();
   for (const rc of config.records) {
     const want = rc.zone ?? config.zone;
-    const zone = want
-      ? zones.find((z) => z.name === want)
-      : zones
-          .filter((z) => rc.name === z.name || rc.name.endsWith(`.${z.name}`))
-          .sort((a, b) => b.name.length - a.name.length)[0];
+    const zone = pickZone(zones, rc.name, want);
     needed.set(zone?.name ?? `(none for ${rc.name})`, zone ?? null);
   }
   let ok = true;

@@ -1,18 +1,24 @@
 /**
- * ZoneView: what the reconciler knows of Cloudflare's zones and their records, and how recent it
- * is. The zone list is cached for an hour; a zone's record listing is shared by every record of
- * one cycle, and kept afterwards (with its time) so a cycle whose DoH lookup failed can reuse a
- * listing read moments ago instead of listing the zone again. Our own writes are applied to the
- * kept listing, so it never makes us write the same change twice. Only reads; no decisions.
+ * ZoneCache: the zone and record-id cache in front of a DnsProvider. It owns
+ * - the zone list (every zone the token can see), cached for an hour and loaded once even when
+ *   many records ask at the same moment;
+ * - each zone's record listing: shared by every record of one cycle (one listing per zone per
+ *   cycle), and kept afterwards with its time so a cycle whose DoH lookup failed can reuse a
+ *   listing read moments ago instead of listing the zone again;
+ * - our own writes, applied to the kept listing so it never makes us write a change twice.
+ * It only reads and remembers: which zone holds a record is decided by `pickZone` (core), what to
+ * write by the reconciler. Record ids themselves persist in the state file (`zone_id`,
+ * `record_id`); this cache is in memory only.
  */
 import type { Clock } from '../clock.js';
-import type { DnsProvider, DnsRecord, Zone } from '../dns/dns-provider.js';
-import { HOUR_MS } from '../domain/dns-plan.js';
+import type { DnsRecord, Zone } from '../domain/dns.js';
+import { HOUR_MS, pickZone } from '../domain/dns-plan.js';
 import { ZoneNotFoundError } from '../errors.js';
+import type { DnsProvider } from './dns-provider.js';
 
 const ZONE_CACHE_MS = HOUR_MS;
 
-export class ZoneView {
+export class ZoneCache {
   readonly #provider: DnsProvider;
   readonly #clock: Clock;
   #zones: { at: number; zones: Zone[] } | null = null;
@@ -73,14 +79,8 @@ export class ZoneView {
   /** The zone that holds the record: the configured one, else the longest visible suffix. */
   async zoneFor(name: string, want: string | undefined, signal?: AbortSignal): Promise<Zone> {
     const now = this.#clock.now();
-    const pick = (zones: Zone[]): Zone | undefined =>
-      want
-        ? zones.find((z) => z.name === want)
-        : zones
-            .filter((z) => name === z.name || name.endsWith(`.${z.name}`))
-            .sort((a, b) => b.name.length - a.name.length)[0];
     if (this.#zones && now - this.#zones.at < ZONE_CACHE_MS) {
-      const hit = pick(this.#zones.zones);
+      const hit = pickZone(this.#zones.zones, name, want);
       if (hit) return hit;
     }
     this.#zonesLoading ??= this.#provider.listZones(signal).finally(() => {
@@ -88,7 +88,7 @@ export class ZoneView {
     });
     const zones = await this.#zonesLoading;
     this.#zones = { at: now, zones };
-    const hit = pick(zones);
+    const hit = pickZone(zones, name, want);
     if (hit) return hit;
     throw new ZoneNotFoundError(
       want

@@ -2,7 +2,7 @@
  * The reconciler's decisions, without I/O: how to read an observation, whether a record may be
  * touched now, what to write, and how long to back off. Pure.
  */
-import type { DnsRecord, DohAnswer, RecordState, RecordStatus } from './dns.js';
+import type { DnsRecord, DohAnswer, RecordState, RecordStatus, Zone } from './dns.js';
 import { ipEquals, isCloudflareAddress } from './ip.js';
 
 export const HOUR_MS = 3_600_000;
@@ -66,6 +66,17 @@ export function planFromApi(records: readonly DnsRecord[], desired: string): Api
   if (records.length > 1) return { kind: 'conflict', count: records.length };
   const record = records[0]!;
   return ipEquals(record.content, desired) ? { kind: 'in_sync', record } : { kind: 'update', record };
+}
+
+/**
+ * The zone that holds `name`: the configured zone `want` when given (it must be visible), else the
+ * longest visible zone that is the name or a suffix of it (sub.example.com over example.com).
+ */
+export function pickZone(zones: readonly Zone[], name: string, want: string | undefined): Zone | undefined {
+  if (want) return zones.find((z) => z.name === want);
+  return zones
+    .filter((z) => name === z.name || name.endsWith(`.${z.name}`))
+    .sort((a, b) => b.name.length - a.name.length)[0];
 }
 
 /** Whether the record may be worked on now; if not, until when and why. */

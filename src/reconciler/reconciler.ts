@@ -3,7 +3,7 @@
  * when needed) → decide (src/domain/dns-plan.ts) → write through the DnsProvider, batching per
  * zone → record the outcome in state and emit events. Never: timers, MQTT, HTTP servers.
  *
- * Its parts: zone-view.ts (zones and listings as the API showed them, and how recent),
+ * Its parts: src/dns/zone-cache.ts (zones and listings as the API showed them, and how recent),
  * record-book.ts (each record's status, failures and their retry schedule, events), writer.ts
  * (batches and single writes, delete on stop), types.ts (what they share).
  */
@@ -17,6 +17,7 @@ import type {
   RecordPatch,
   RecordType,
 } from '../dns/dns-provider.js';
+import { ZoneCache } from '../dns/zone-cache.js';
 import {
   API_RECHECK_MS,
   aggregateStatus,
@@ -43,7 +44,6 @@ import {
   type WorkItem,
 } from './types.js';
 import { Writer } from './writer.js';
-import { ZoneView } from './zone-view.js';
 
 export type { CycleResult, ReconcilerConfig } from './types.js';
 
@@ -87,7 +87,7 @@ async function runLimited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: numb
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   /** Zones and record listings as read through the API (null without a token). */
-  readonly #view: ZoneView | null;
+  readonly #view: ZoneCache | null;
   readonly #book: RecordBook;
   /** Sends the writes (null without a token). */
   readonly #writer: Writer | null;
@@ -97,7 +97,7 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     const { provider, config, state, logger } = deps;
-    this.#view = provider ? new ZoneView(provider, deps.clock) : null;
+    this.#view = provider ? new ZoneCache(provider, deps.clock) : null;
     this.#book = new RecordBook({ ...deps, view: this.#view });
     this.#writer =
       provider && this.#view

@@ -7,6 +7,7 @@
 import type { Clock, Random } from '../clock.js';
 import type { RecordConfig } from '../config/schema.js';
 import type { DnsRecord, RecordType } from '../dns/dns-provider.js';
+import type { ZoneCache } from '../dns/zone-cache.js';
 import { type FailureKind, planAfterFailure } from '../domain/dns-plan.js';
 import { ipEquals } from '../domain/ip.js';
 import { CloudflareApiError, errorMessage, RecordSetError } from '../errors.js';
@@ -15,7 +16,6 @@ import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
 import { type CycleResult, noteRetryAt, type ReconcilerConfig, type WorkItem } from './types.js';
-import type { ZoneView } from './zone-view.js';
 
 export interface RecordBookDeps {
   config: ReconcilerConfig;
@@ -24,7 +24,7 @@ export interface RecordBookDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
-  view: ZoneView | null;
+  view: ZoneCache | null;
 }
 
 export class RecordBook {

@@ -4,17 +4,17 @@
  * errors came from a write, because only a refused write blocks a record.
  */
 import type { DnsProvider, DnsRecord, NewRecord, RecordPatch } from '../dns/dns-provider.js';
+import type { ZoneCache } from '../dns/zone-cache.js';
 import { planFromApi } from '../domain/dns-plan.js';
 import { CloudflareApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import type { RecordBook } from './record-book.js';
 import { type CycleResult, conflictError, type ReconcilerConfig, type WorkItem } from './types.js';
-import type { ZoneView } from './zone-view.js';
 
 export interface WriterDeps {
   provider: DnsProvider;
-  view: ZoneView;
+  view: ZoneCache;
   config: ReconcilerConfig;
   state: StateHolder;
   book: RecordBook;

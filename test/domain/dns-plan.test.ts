@@ -10,6 +10,7 @@ import {
   type FailureKind,
   gate,
   judgeDoh,
+  pickZone,
   planAfterFailure,
   planFromApi,
 } from '../../src/domain/dns-plan.js';
@@ -104,6 +105,25 @@ describe('planFromApi', () => {
     ['two/conflict-never-flattened', [rec('81.2.69.1', 'a'), rec('81.2.69.2', 'b')], 'conflict'],
   ] as const)('%s', (_n, records, kind) => {
     expect(planFromApi(records as unknown as DnsRecord[], '81.2.69.1').kind).toBe(kind);
+  });
+});
+
+describe('pickZone (which visible zone holds a record)', () => {
+  const zones = [
+    { id: 'z1', name: 'example.com' },
+    { id: 'z2', name: 'sub.example.com' },
+    { id: 'z3', name: 'other.org' },
+  ];
+  it.each([
+    ['suffix/longest-visible-wins', 'a.sub.example.com', undefined, 'z2'],
+    ['suffix/parent-zone', 'a.example.com', undefined, 'z1'],
+    ['suffix/apex-is-its-own-zone', 'example.com', undefined, 'z1'],
+    ['suffix/label-boundary-not-a-substring', 'aexample.com', undefined, undefined],
+    ['suffix/none-visible', 'a.example.net', undefined, undefined],
+    ['configured/wins-over-longest', 'a.sub.example.com', 'example.com', 'z1'],
+    ['configured/not-visible', 'a.example.com', 'example.net', undefined],
+  ] as const)('%s', (_n, name, want, id) => {
+    expect(pickZone(zones, name, want)?.id).toBe(id);
   });
 });
 
