@@ -1,32 +1,37 @@
 /**
  * The composition root: builds the running agent from a validated configuration. Adapters are
- * created here and only here (with the two helpers in src/agent/: the IP sources and the MQTT
- * start-up), then handed to the services. Wiring only: what a command does lives in
+ * created here and only here (with the helpers in src/agent/: the IP sources, the MQTT start-up,
+ * the watchdog's plug, router and probes, the HTTP face, the metrics taps), then handed to the
+ * services. `create` + a DNS cycle is all `check` uses; `start` runs everything: the DNS loop, MQTT,
+ * the router/WAN watchdog and the HTTP server. Wiring only: what a command does lives in
  * src/command-handlers.ts, every decision in the services and the core. `main.ts` adds process
  * concerns (signals, exit codes); nothing but main, cli, check and demo imports this file.
  */
 import type { Dispatcher } from 'undici';
-import { buildSources } from './agent/ip-sources.js';
-import { buildMqtt } from './agent/mqtt-startup.js';
+import { buildDns, watchLocalSources } from './agent/dns.js';
+import { dnsLoop, httpTaps, startHttp } from './agent/http.js';
+import { buildBridge, connectMqtt } from './agent/mqtt-startup.js';
+import { buildPlug, type ProbeTestOptions, resolveRouter, startWatchdog } from './agent/watchdog.js';
 import { type Clock, type Random, systemClock, systemRandom } from './clock.js';
 import { commandHandlers } from './command-handlers.js';
 import type { CommandHandlers } from './commands.js';
 import type { Config } from './config/schema.js';
-import { CloudflareClient } from './dns/cloudflare/client.js';
 import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
-import { DohClient } from './dns/doh.js';
 import { errorMessage } from './errors.js';
 import { EventBus } from './events.js';
 import type { MqttBridge } from './ha/bridge.js';
-import { detectPublicIp } from './ip/detector.js';
-import type { IpFamily, IpSource } from './ip/ip-source.js';
-import { watchLocalAddresses } from './ip/local-source.js';
+import type { Liveness } from './http/liveness.js';
+import type { Metrics } from './http/metrics.js';
+import type { HttpServerHandle, StaticAsset } from './http/server.js';
+import type { IpSource } from './ip/ip-source.js';
 import type { Logger } from './log.js';
 import type { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttConnection } from './mqtt/client.js';
-import { Heartbeat } from './notify/heartbeat.js';
-import { Webhook } from './notify/webhook.js';
-import { type CycleResult, Reconciler } from './reconciler/reconciler.js';
+import type { Heartbeat } from './notify/heartbeat.js';
+import type { Webhook } from './notify/webhook.js';
+import type { PlugDriver } from './plugs/plug-driver.js';
+import type { RouterHostResolution } from './probes/gateway.js';
+import type { CycleResult, Reconciler } from './reconciler/reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { StateHolder } from './state/holder.js';
 import { freshState, type PersistedState, persistedStateSchema } from './state/schema.js';
@@ -34,6 +39,7 @@ import { JsonFileStore, type StateStore } from './state/store.js';
 import { buildStatus, type StatusDocument } from './status.js';
 import type { MqttTarget } from './supervisor.js';
 import { VERSION } from './version.js';
+import type { WatchdogService } from './watchdog/service.js';
 
 export interface AgentOptions {
   config: Config;
@@ -54,7 +60,15 @@ export interface AgentOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Minimum gap between triggered DNS cycles (default 5 s, DEFAULT_TRIGGER_GAP_MS; tests pass 0). */
   triggerGapMs?: number;
+  /** Test-only probe settings (a test CA, ping stand-ins, a routing table); never user keys. */
+  probes?: ProbeTestOptions;
+  /** The status page's files (tests); default: read from the build at start; null: none. */
+  pageAssets?: ReadonlyMap<string, StaticAsset> | null;
 }
+
+/** The loops /healthz watches (src/http/liveness.ts). */
+const DNS_LOOP = 'DNS';
+const PROBE_LOOP = 'probe';
 
 export class Agent {
   readonly config: Config;
@@ -63,108 +77,78 @@ export class Agent {
   readonly events: EventBus;
   readonly reconciler: Reconciler;
   readonly scheduler: Scheduler;
+  /** The DNS provider the reconciler uses (counting its calls for /metrics once the agent runs). */
   readonly provider: DnsProvider | null;
-  /** Command handlers the MQTT bridge calls (src/command-handlers.ts). */
+  /** Command handlers both faces call (src/command-handlers.ts): the MQTT bridge and the HTTP server. */
   readonly commands: CommandHandlers;
   #state: StateHolder | null = null;
-  readonly #store: StateStore<PersistedState> | null;
   readonly #heartbeat: Heartbeat | null;
   readonly #webhook: Webhook | null;
   readonly #cycleAbort = new AbortController();
   readonly #stopWatch = new AbortController();
+  readonly #random: Random;
+  readonly #env: Readonly<Record<string, string | undefined>>;
   #lastCycle: CycleResult | null = null;
   #started = false;
+  #stopping = false;
   #startedAt: number;
   readonly #options: AgentOptions;
   #broker: EmbeddedBroker | null = null;
   #mqtt: MqttConnection | null = null;
   #bridge: MqttBridge | null = null;
+  #plug: PlugDriver | null = null;
+  #watchdog: WatchdogService | null = null;
+  #metrics: Metrics | null = null;
+  #liveness: Liveness | null = null;
+  #http: HttpServerHandle | null = null;
   #stopped: Promise<void> | null = null;
 
-  private constructor(options: AgentOptions, state: StateHolder, store: StateStore<PersistedState> | null) {
+  private constructor(options: AgentOptions, state: StateHolder) {
     const { config, logger } = options;
     this.config = config;
     this.logger = logger;
     this.clock = options.clock ?? systemClock;
     this.#options = options;
     this.#startedAt = this.clock.now();
-    const random = options.random ?? systemRandom;
+    this.#random = options.random ?? systemRandom;
+    this.#env = options.env ?? process.env;
     this.#state = state;
-    this.#store = store;
     this.events = new EventBus({ logger: logger.child({ module: 'events' }), now: () => this.clock.now() });
-    const dispatcher = options.dispatcher;
-    const http = { timeoutMs: config.http_timeout_ms, ...(dispatcher ? { dispatcher } : {}) };
-
-    this.provider =
-      options.provider !== undefined
-        ? options.provider
-        : config.cloudflare_api_token
-          ? new CloudflareClient({
-              apiUrl: config.cloudflare_api_url,
-              token: config.cloudflare_api_token,
-              clock: this.clock,
-              logger: logger.child({ module: 'cloudflare' }),
-              ...http,
-            })
-          : null;
-    const doh = options.doh ?? new DohClient({ url: config.doh_url, ...http });
-    const sources = options.sources ?? {
-      4: buildSources(config.ip_sources, {
-        timeoutMs: config.http_timeout_ms,
-        ...(dispatcher ? { dispatcher } : {}),
-      }),
-      6: buildSources(config.ip_sources_v6, {
-        timeoutMs: config.http_timeout_ms,
-        ...(dispatcher ? { dispatcher } : {}),
-      }),
-    };
-    const ipLogger = logger.child({ module: 'ip' });
-    const detect = (family: IpFamily, signal?: AbortSignal) =>
-      detectPublicIp({
-        family,
-        sources: sources[family],
-        quorum: family === 4 ? config.ip_quorum : config.ip_quorum_v6,
-        ...(signal ? { signal } : {}),
-        logger: ipLogger,
-      });
-
-    this.reconciler = new Reconciler({
+    const dns = buildDns({
       config,
-      provider: this.provider,
-      doh,
-      detect,
+      logger,
+      clock: this.clock,
+      random: this.#random,
+      dispatcher: options.dispatcher,
+      provider: options.provider,
+      doh: options.doh,
+      sources: options.sources,
       state,
       events: this.events,
-      clock: this.clock,
-      random,
-      logger: logger.child({ module: 'dns' }),
+      metrics: () => this.#metrics,
     });
-
-    this.#heartbeat = config.heartbeat_url
-      ? new Heartbeat({ url: config.heartbeat_url, logger: logger.child({ module: 'heartbeat' }), ...http })
-      : null;
-    this.#webhook = config.webhook_url
-      ? new Webhook({ url: config.webhook_url, logger: logger.child({ module: 'webhook' }), ...http })
-      : null;
-    if (this.#webhook) {
-      const webhook = this.#webhook;
-      this.events.on('webhook', (event) => webhook.send(event));
-    }
+    this.provider = dns.provider;
+    this.reconciler = dns.reconciler;
+    this.#heartbeat = dns.heartbeat;
+    this.#webhook = dns.webhook;
 
     this.scheduler = new Scheduler({
       clock: this.clock,
-      random,
+      random: this.#random,
       intervalMs: config.interval_seconds * 1000,
       jitterMs: config.jitter_seconds * 1000,
       ...(options.triggerGapMs !== undefined ? { triggerGapMs: options.triggerGapMs } : {}),
       logger: logger.child({ module: 'scheduler' }),
       run: async (reasons, records) => {
+        this.#liveness?.beat(DNS_LOOP);
         const result = await this.reconciler.runCycle({
           reason: reasons.join(', '),
           ...(records ? { records } : {}),
           signal: this.#cycleAbort.signal,
         });
         this.#lastCycle = result;
+        this.#metrics?.cycle(result.ok ? 'ok' : 'failed');
+        this.#liveness?.beat(DNS_LOOP);
         if (this.#heartbeat && !this.#cycleAbort.signal.aborted) {
           await this.#heartbeat.ping(result.ok ? 'success' : 'fail', {
             message: result.ok ? 'OK' : result.summary.slice(0, 5).join('; '),
@@ -178,23 +162,8 @@ export class Agent {
       config,
       sync: (reason, records) => this.sync(reason, records),
       lastCycle: () => this.#lastCycle,
-      // The router/WAN watchdog is not wired yet: its three commands are refused.
-      watchdog: null,
+      watchdog: () => this.#watchdog?.commands ?? null,
     });
-
-    if (
-      [...config.ip_sources, ...config.ip_sources_v6].some((s) => s === 'local' || s.startsWith('local:'))
-    ) {
-      watchLocalAddresses({
-        clock: this.clock,
-        intervalMs: 10_000,
-        signal: this.#stopWatch.signal,
-        onChange: () => {
-          logger.info('A local address changed; running a DNS cycle now.');
-          void this.scheduler.trigger('local address change');
-        },
-      });
-    }
   }
 
   /** Loads state (recovering from a corrupt file) and builds the agent. */
@@ -212,7 +181,7 @@ export class Agent {
     const loaded = store ? await store.load() : { state: freshState(), outcome: 'new' as const };
     const clock = options.clock ?? systemClock;
     const state = new StateHolder(loaded.state, store, logger.child({ module: 'state' }), () => clock.now());
-    return new Agent(options, state, store);
+    return new Agent(options, state);
   }
 
   get state(): StateHolder {
@@ -225,12 +194,14 @@ export class Agent {
 
   /** The §6 state document, as published on `<base>/state` and served on `/state`. */
   status(): StatusDocument {
+    const runtime = this.#watchdog?.status();
     return buildStatus({
       state: this.state.state,
       mode: this.config.mode,
       version: VERSION,
       startedAt: this.#startedAt,
       ipVersion: this.config.ip_version,
+      ...(runtime ? { runtime } : {}),
     });
   }
 
@@ -243,40 +214,111 @@ export class Agent {
     return this.#bridge;
   }
 
+  /** The router/WAN watchdog, once started. */
+  get watchdog(): WatchdogService | null {
+    return this.#watchdog;
+  }
+
+  /** The HTTP server, once listening (null with `http_port: 0` or when it could not listen). */
+  get http(): HttpServerHandle | null {
+    return this.#http;
+  }
+
   /**
-   * Starts the DNS loop (first cycle at once) and the MQTT face. Resolves once MQTT is connected
-   * or has been given a few seconds (it keeps retrying in the background).
+   * Starts the DNS loop (first cycle at once), the MQTT face, the router/WAN watchdog and the HTTP
+   * server (with `http_port`). Resolves once MQTT is connected or has been given a few seconds (it
+   * keeps retrying in the background) and the rest runs. A stop meanwhile ends the start early.
    */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#startedAt = this.clock.now();
+    const { config, clock } = this;
+    this.#startedAt = clock.now();
+    if (config.http_port > 0) {
+      ({ metrics: this.#metrics, liveness: this.#liveness } = httpTaps(clock, this.events));
+      this.#liveness.register(DNS_LOOP, dnsLoop(config));
+    }
     this.#startDns();
+    const dispatcher = this.#options.dispatcher;
+    // The router's address is looked up (Supervisor, routing table) while MQTT connects.
+    const router = resolveRouter({ config, env: this.#env, dispatcher, probes: this.#options.probes });
     if (this.#options.mqtt !== false) await this.#startMqtt();
+    else
+      this.#plug = buildPlug({ config, clock, mqtt: null, dispatcher, env: this.#env, logger: this.logger });
+    if (this.#stopping) return;
+    this.#startWatchdog(await router);
+    if (this.#stopping || !this.#metrics || !this.#liveness) return;
+    const server = await startHttp({
+      config,
+      addon: Boolean(this.#env.SUPERVISOR_TOKEN?.trim()),
+      clock,
+      logger: this.logger,
+      liveness: this.#liveness,
+      metrics: this.#metrics,
+      status: () => this.status(),
+      state: this.state,
+      events: this.events,
+      commands: this.commands,
+      mqttConnected: () => this.#mqtt?.connected ?? false,
+      assets: this.#options.pageAssets,
+    });
+    if (this.#stopping) await server?.close();
+    else this.#http = server;
   }
 
+  /** Finds the broker, builds the connection, the plug on it (MQTT plugs need it) and the bridge. */
   async #startMqtt(): Promise<void> {
-    const parts = await buildMqtt({
-      config: this.config,
+    const { config, clock, logger } = this;
+    const dispatcher = this.#options.dispatcher;
+    const link = await connectMqtt({
+      config,
       ...(this.#options.mqtt ? { target: this.#options.mqtt } : {}),
-      env: this.#options.env ?? process.env,
-      ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
-      // The router/WAN watchdog is not built yet: publish none of its entities.
-      watchdog: false,
+      env: this.#env,
+      ...(dispatcher ? { dispatcher } : {}),
+      logger,
+    });
+    if (this.#stopping) {
+      await link?.broker?.close();
+      return;
+    }
+    this.#broker = link?.broker ?? null;
+    this.#mqtt = link?.connection ?? null;
+    this.#plug = buildPlug({ config, clock, mqtt: this.#mqtt, dispatcher, env: this.#env, logger });
+    if (!this.#mqtt) return;
+    this.#bridge = buildBridge({
+      config,
+      connection: this.#mqtt,
+      watchdog: true,
+      hasPlug: this.#plug !== null,
       events: this.events,
       state: this.state,
       status: () => this.status(),
       commands: this.commands,
-      clock: this.clock,
-      random: this.#options.random ?? systemRandom,
-      logger: this.logger,
+      clock,
+      random: this.#random,
+      logger,
     });
-    if (!parts) return;
-    this.#broker = parts.broker;
-    this.#mqtt = parts.connection;
-    this.#bridge = parts.bridge;
     this.#bridge.start();
     await this.#mqtt.start();
+  }
+
+  #startWatchdog(router: RouterHostResolution): void {
+    const { config } = this;
+    this.#liveness?.register(PROBE_LOOP, { intervalMs: config.probe_interval_seconds * 1000 });
+    this.#watchdog = startWatchdog({
+      config,
+      router,
+      plug: this.#plug,
+      state: this.state,
+      events: this.events,
+      clock: this.clock,
+      logger: this.logger,
+      startedAt: this.#startedAt,
+      onWanRestored: () => this.sync('wan restored'),
+      metrics: this.#metrics,
+      beat: () => this.#liveness?.beat(PROBE_LOOP),
+      probes: this.#options.probes,
+    });
   }
 
   #startDns(): void {
@@ -297,6 +339,13 @@ export class Agent {
     }
     void this.#heartbeat?.ping('start');
     this.scheduler.start();
+    watchLocalSources({
+      config,
+      clock: this.clock,
+      logger,
+      signal: this.#stopWatch.signal,
+      trigger: () => this.scheduler.trigger('local address change'),
+    });
   }
 
   /** Runs a DNS cycle now (a command, the WAN coming back); resolves when it has finished. */
@@ -305,8 +354,10 @@ export class Agent {
   }
 
   /**
-   * Stops everything: timers, in-flight requests (abandoned after `graceMs`), optional record
-   * deletion, a last state save and the heartbeat's exit ping. Never throws.
+   * Stops everything: the DNS loop and the watchdog (an agent-timed power cycle in flight switches
+   * the plug on first), in-flight requests (abandoned after `graceMs`), optional record deletion,
+   * the HTTP server, a last state save, `offline`, the broker and the heartbeat's exit ping.
+   * Never throws.
    */
   stop(options: { graceMs?: number; exitCode?: number } = {}): Promise<void> {
     this.#stopped ??= this.#stop(options.graceMs ?? 2000, options.exitCode ?? 0);
@@ -314,8 +365,10 @@ export class Agent {
   }
 
   async #stop(graceMs: number, exitCode: number): Promise<void> {
+    this.#stopping = true;
     this.#stopWatch.abort();
     const stopping = this.scheduler.stop();
+    const watchdog = this.#watchdog?.stop();
     // Give an in-flight cycle a moment to finish its writes, then abandon its requests.
     const timer = setTimeout(() => this.#cycleAbort.abort(), graceMs);
     await stopping;
@@ -328,6 +381,10 @@ export class Agent {
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, `delete_on_stop did not finish: ${errorMessage(err)}`);
     }
+    // The plug is switched on (agent-timed cycle) while MQTT is still up; then it lets go.
+    await watchdog;
+    this.#plug?.close?.();
+    await this.#http?.close();
     await this.#state?.persist({ force: true });
     // Last state, then `offline`, then the broker (if we run it).
     this.#bridge?.publishState(true);
@@ -336,6 +393,5 @@ export class Agent {
     await this.#broker?.close();
     await this.#webhook?.flush();
     await this.#heartbeat?.ping('exit', { exitCode });
-    void this.#store;
   }
 }

@@ -63,6 +63,10 @@ const SCHEMAS = {
 } as const;
 
 const PRESS = new Set(['', 'PRESS', 'press']);
+
+/** Why an empty `reboot` is refused (SPEC §6). */
+export const EMPTY_REBOOT =
+  'reboot needs PRESS or a JSON object (e.g. {"off_seconds":30}); an empty payload is never acted on, as it is also what clearing a retained reboot by hand sends';
 const ON = new Set(['ON', 'on', 'On', 'true', '1']);
 const OFF = new Set(['OFF', 'off', 'Off', 'false', '0']);
 
@@ -92,7 +96,7 @@ export function parseCommand(name: string, payload: Buffer, oversizeBytes?: numb
   }
   const text = payload.toString('utf8').trim();
 
-  // Plain payloads: empty or PRESS for the buttons, ON/OFF for the switch.
+  // Plain payloads: empty (never for reboot) or PRESS for the buttons, ON/OFF for the switch.
   if (name === 'recovery') {
     if (ON.has(text)) return { kind: 'ok', value: { command: 'recovery', enabled: true } };
     if (OFF.has(text)) return { kind: 'ok', value: { command: 'recovery', enabled: false } };
@@ -103,6 +107,10 @@ export function parseCommand(name: string, payload: Buffer, oversizeBytes?: numb
         reason: `recovery takes ON or OFF (or {"enabled": true|false}), not "${clip(text)}"`,
       };
     }
+  } else if (name === 'reboot' && text === '') {
+    // SPEC §6: on MQTT 3.1.1 a hand-made clear of a retained `reboot` arrives as an empty,
+    // non-retained message. Acting on it would cycle the router; the HA button sends PRESS.
+    return { kind: 'invalid', command: name, reason: EMPTY_REBOOT };
   } else if (PRESS.has(text)) {
     return { kind: 'ok', value: { command: name } as Command };
   }
@@ -171,6 +179,23 @@ export function parseCommand(name: string, payload: Buffer, oversizeBytes?: numb
       }
       return { kind: 'ok', value: withT({ command: 'recovery', enabled }) };
     }
+  }
+}
+
+/**
+ * Runs a parsed command on its handler: the one dispatch the MQTT bridge and `POST
+ * /api/command/<name>` share, so both faces get the same answers.
+ */
+export function dispatchCommand(handlers: CommandHandlers, cmd: Command): Promise<CommandAnswer> {
+  switch (cmd.command) {
+    case 'sync':
+      return handlers.sync(cmd.records);
+    case 'reboot':
+      return handlers.reboot(cmd.offSeconds);
+    case 'probe':
+      return handlers.probe();
+    case 'recovery':
+      return handlers.recovery(cmd.enabled);
   }
 }
 

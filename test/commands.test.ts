@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { type CommandDeps, commandHandlers } from '../src/command-handlers.js';
-import { MAX_COMMAND_BYTES, parseCommand, responseTopicProblem } from '../src/commands.js';
+import {
+  type CommandDeps,
+  commandHandlers,
+  runCommandPayload,
+  WATCHDOG_NOT_RUNNING,
+} from '../src/command-handlers.js';
+import {
+  type CommandHandlers,
+  EMPTY_REBOOT,
+  MAX_COMMAND_BYTES,
+  parseCommand,
+  responseTopicProblem,
+} from '../src/commands.js';
 import type { CycleResult } from '../src/reconciler/reconciler.js';
+import type { WatchdogCommands } from '../src/watchdog/commands.js';
+import { logSink } from './helpers/log-sink.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -19,6 +32,8 @@ describe('parseCommand', () => {
     ['sync/transaction-echoed', 'sync', '{"transaction":"t-1"}', { command: 'sync', transaction: 't-1' }],
     ['sync/numeric-transaction', 'sync', '{"transaction":42}', { command: 'sync', transaction: '42' }],
     ['reboot/press', 'reboot', 'PRESS', { command: 'reboot' }],
+    ['reboot/press lower case', 'reboot', 'press', { command: 'reboot' }],
+    ['reboot/json empty', 'reboot', '{}', { command: 'reboot' }],
     ['reboot/off-seconds', 'reboot', '{"off_seconds":45}', { command: 'reboot', offSeconds: 45 }],
     ['probe/empty', 'probe', '', { command: 'probe' }],
     ['recovery/ON', 'recovery', 'ON', { command: 'recovery', enabled: true }],
@@ -40,6 +55,8 @@ describe('parseCommand', () => {
     ['sync/unknown-field', 'sync', '{"recordz":["a"]}', /unknown field "recordz"/],
     ['sync/records-not-array', 'sync', '{"records":"a.example.com"}', /"records"/],
     ['sync/records-empty', 'sync', '{"records":[]}', /"records"/],
+    ['reboot/empty/never acted on', 'reboot', '', /reboot needs PRESS or a JSON object/],
+    ['reboot/whitespace only/never acted on', 'reboot', ' \n', /an empty payload is never acted on/],
     ['reboot/off-seconds-negative', 'reboot', '{"off_seconds":-5}', /"off_seconds"/],
     ['reboot/off-seconds-string', 'reboot', '{"off_seconds":"30"}', /"off_seconds"/],
     ['recovery/maybe', 'recovery', 'MAYBE', /ON or OFF/],
@@ -181,14 +198,25 @@ describe('commandHandlers', () => {
     expect(asked).toEqual([]);
   });
 
-  it('watchdog not wired/reboot, probe and recovery are refused', async () => {
-    const { h } = handlers();
-    const refused = { ok: false, message: 'recovery is not configured' };
+  it('watchdog not running/reboot, probe and recovery are refused, saying to try again', async () => {
+    const { h } = handlers({ watchdog: () => null });
     expect([await h.reboot(undefined), await h.probe(), await h.recovery(true)]).toEqual([
-      refused,
-      refused,
-      refused,
+      { ok: false, message: `reboot refused: ${WATCHDOG_NOT_RUNNING}` },
+      { ok: false, message: `probe refused: ${WATCHDOG_NOT_RUNNING}` },
+      { ok: false, message: `recovery refused: ${WATCHDOG_NOT_RUNNING}` },
     ]);
+  });
+
+  it('watchdog started later/the same handlers reach it once it runs', async () => {
+    let running: WatchdogCommands | null = null;
+    const { h } = handlers({ watchdog: () => running });
+    expect((await h.probe()).ok).toBe(false);
+    running = {
+      reboot: async () => ({ ok: true, message: 'cycling' }),
+      probe: async () => ({ ok: true, message: 'probed' }),
+      recovery: async () => ({ ok: true, message: 'set' }),
+    };
+    expect(await h.probe()).toEqual({ ok: true, message: 'probed' });
   });
 
   it("watchdog wired/its three commands answer, with the payload's values", async () => {
@@ -213,5 +241,103 @@ describe('commandHandlers', () => {
     expect(await h.probe()).toEqual({ ok: true, message: 'probed' });
     expect(await h.recovery(false)).toEqual({ ok: true, message: 'set' });
     expect(calls).toEqual(['reboot 45', 'probe', 'recovery false']);
+  });
+});
+
+describe('runCommandPayload (the HTTP face of the MQTT command path)', () => {
+  function recorder(answer = { ok: true, message: 'done' }) {
+    const calls: string[] = [];
+    const h: CommandHandlers = {
+      sync: async (records) => {
+        calls.push(`sync ${records?.join(',') ?? 'all'}`);
+        return answer;
+      },
+      reboot: async (off) => {
+        calls.push(`reboot ${off}`);
+        return answer;
+      },
+      probe: async () => {
+        calls.push('probe');
+        return answer;
+      },
+      recovery: async (on) => {
+        calls.push(`recovery ${on}`);
+        return answer;
+      },
+    };
+    return { h, calls };
+  }
+  const run = (h: CommandHandlers, name: 'sync' | 'reboot' | 'probe' | 'recovery', payload: string) => {
+    const sink = logSink();
+    return runCommandPayload(h, name, b(payload), { logger: sink.logger, via: 'http' }).then((r) => ({
+      r,
+      log: sink.lines().map((l) => String(l.msg)),
+    }));
+  };
+
+  it.each([
+    [
+      'sync/json with records and transaction',
+      'sync',
+      '{"records":["a.example.com"],"transaction":"t1"}',
+      'sync a.example.com',
+      { command: 'sync', ok: true, message: 'done', transaction: 't1' },
+    ],
+    [
+      'reboot/json off_seconds',
+      'reboot',
+      '{"off_seconds":45}',
+      'reboot 45',
+      { command: 'reboot', ok: true, message: 'done' },
+    ],
+    ['probe/json empty', 'probe', '{}', 'probe', { command: 'probe', ok: true, message: 'done' }],
+    [
+      'recovery/json enabled false',
+      'recovery',
+      '{"enabled":false}',
+      'recovery false',
+      { command: 'recovery', ok: true, message: 'done' },
+    ],
+  ])('%s → the handler runs with the parsed values', async (_n, name, payload, call, answer) => {
+    const { h, calls } = recorder();
+    const { r, log } = await run(h, name as 'sync', payload);
+    expect(calls).toEqual([call]);
+    expect(r).toEqual(answer);
+    expect(log).toContain(`${name} command done: done`);
+  });
+
+  it.each([
+    ['reboot/empty', 'reboot', '', EMPTY_REBOOT],
+    ['sync/unknown field', 'sync', '{"recordz":[],"transaction":"t2"}', 'unknown field "recordz"'],
+  ])('%s → invalid, nothing runs, the reason is the parser’s', async (_n, name, payload, reason) => {
+    const { h, calls } = recorder();
+    const { r, log } = await run(h, name as 'sync', payload);
+    expect(calls).toEqual([]);
+    expect(r).toMatchObject({ command: name, ok: false, message: reason, failure: 'invalid' });
+    expect(log).toContain(`Refused the ${name} command: ${reason}.`);
+  });
+
+  it('a refusal from the handler → refused, with its message', async () => {
+    const { h } = recorder({ ok: false, message: 'reboot refused: no plug is configured' });
+    const { r } = await run(h, 'reboot', 'PRESS');
+    expect(r).toEqual({
+      command: 'reboot',
+      ok: false,
+      message: 'reboot refused: no plug is configured',
+      failure: 'refused',
+    });
+  });
+
+  it('a handler that throws → failed, logged, never thrown', async () => {
+    const h = { ...recorder().h, probe: async () => Promise.reject(new Error('boom')) };
+    const { r, log } = await run(h, 'probe', '{"transaction":"x"}');
+    expect(r).toEqual({
+      command: 'probe',
+      ok: false,
+      message: 'failed: boom',
+      failure: 'failed',
+      transaction: 'x',
+    });
+    expect(log).toContain('The probe command failed: boom');
   });
 });

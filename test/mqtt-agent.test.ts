@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HEALTH_STATES } from '../src/domain/health.js';
+import { EVENT_TYPES } from '../src/events.js';
 import { startEmbeddedBroker } from '../src/mqtt/broker.js';
 import { DNS_STATUS_VALUES } from '../src/status.js';
 import { mosquittoAvailable, startMosquitto } from './fakes/mosquitto.js';
@@ -126,8 +128,9 @@ const RULES = {
   discoveryPrefix: 'homeassistant',
   nodeId: 'ddns_watchdog',
   baseTopic: 'ddns-watchdog',
-  // The watchdog is not built yet, so there is no Health sensor to check.
-  publishedValues: { dnsStatus: DNS_STATUS_VALUES },
+  publishedValues: { health: HEALTH_STATES, dnsStatus: DNS_STATUS_VALUES },
+  // One device trigger per event type, the watchdog's included.
+  eventTypes: EVENT_TYPES,
 };
 
 async function command(obs: Observer, name: string, payload: string, transaction?: string) {
@@ -155,18 +158,16 @@ describe.each(BROKERS)('agent on MQTT (%s)', (kind) => {
     expect(payload.device.name).toBe('DDNS Watchdog');
     expect(Object.keys(payload.components)).toContain('ddns_watchdog_public_ipv4');
     expect(Object.keys(payload.components)).not.toContain('ddns_watchdog_public_ipv6');
-    // The router/WAN watchdog is not built yet: none of its entities or triggers is announced.
-    for (const key of [
-      'health',
-      'router',
-      'internet',
-      'probe',
-      'recovery',
-      'power_cycles',
-      'event_wan_down',
-    ]) {
-      expect(Object.keys(payload.components)).not.toContain(`ddns_watchdog_${key}`);
-    }
+    // The router/WAN watchdog runs: its entities and triggers are announced; without a plug there
+    // is no Reboot router button.
+    expect(Object.keys(payload.components)).toEqual(
+      expect.arrayContaining(
+        ['health', 'router', 'internet', 'probe', 'recovery', 'power_cycles', 'event_wan_down'].map(
+          (key) => `ddns_watchdog_${key}`,
+        ),
+      ),
+    );
+    expect(Object.keys(payload.components)).not.toContain('ddns_watchdog_reboot');
     expect(Object.keys(payload.components)).toEqual(
       expect.arrayContaining([
         'ddns_watchdog_dns_status',
@@ -264,9 +265,16 @@ describe.each(BROKERS)('agent on MQTT (%s)', (kind) => {
       false,
       /limited to 4096 bytes/,
     ],
-    ['reboot-not-configured', 'reboot', 'PRESS', false, /recovery is not configured/],
-    ['probe-not-configured', 'probe', '', false, /recovery is not configured/],
-    ['recovery-not-configured', 'recovery', 'ON', false, /recovery is not configured/],
+    ['reboot/no plug/refused', 'reboot', 'PRESS', false, /reboot refused: no plug is configured/],
+    ['reboot/empty payload/refused', 'reboot', '', false, /reboot needs PRESS or a JSON object/],
+    [
+      'probe/empty payload/a round runs',
+      'probe',
+      '',
+      true,
+      /^probe round done: health \w+; router not probed/,
+    ],
+    ['recovery/ON without a plug/refused', 'recovery', 'ON', false, /no plug is configured/],
     ['recovery-bad-payload', 'recovery', 'MAYBE', false, /ON or OFF/],
   ])(
     'command %s → ok=%s with a reason, and the agent keeps running',

@@ -1,9 +1,11 @@
 /**
- * The agent's MQTT start-up (part of the composition root; only src/agent.ts calls it): find the
- * broker (the configured mqtt_url, the Home Assistant Supervisor's Mosquitto add-on, or the
- * embedded broker, see src/supervisor.ts), start the embedded one when that is the answer, and
- * build the MQTT connection and the Home Assistant bridge. Without a broker DNS keeps running: the
- * reason is logged with what to set. Never: publish or subscribe itself (the bridge does).
+ * The agent's MQTT start-up (part of the composition root; only src/agent.ts calls it), in two
+ * steps: `connectMqtt` finds the broker (the configured mqtt_url, the Home Assistant Supervisor's
+ * Mosquitto add-on, or the embedded broker, see src/supervisor.ts), starts the embedded one when
+ * that is the answer, and builds the MQTT connection (not started: the agent builds the smart plug
+ * on it first); `buildBridge` builds the Home Assistant bridge, once the agent knows whether a plug
+ * was built. Without a broker DNS and the watchdog keep running: the reason is logged with what
+ * to set. Never: publish or subscribe itself (the bridge and the plug drivers do).
  */
 import type { Dispatcher } from 'undici';
 import type { Clock, Random } from '../clock.js';
@@ -30,28 +32,36 @@ export interface MqttStartupOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** For the Supervisor API request (tests pass loopback-only agents). */
   dispatcher?: Dispatcher;
+  /** The agent's logger: the connection logs as module `mqtt`. */
+  logger: Logger;
+}
+
+/** What `connectMqtt` built; the agent starts the connection after the bridge, and stops both. */
+export interface MqttLink {
+  /** The embedded broker when this process runs it. */
+  broker: EmbeddedBroker | null;
+  connection: MqttConnection;
+}
+
+export interface BridgeStartupOptions {
+  config: Config;
+  connection: MqttConnection;
   /** The router/WAN watchdog runs: publish its entities and device triggers. */
   watchdog: boolean;
+  /** A plug driver was built: publish the Reboot router button. */
+  hasPlug: boolean;
   events: EventBus;
   state: StateHolder;
   status: () => StatusDocument;
   commands: CommandHandlers;
   clock: Clock;
   random: Random;
-  /** The agent's logger: the connection logs as module `mqtt`, the bridge as `ha`. */
+  /** The agent's logger: the bridge logs as module `ha`. */
   logger: Logger;
 }
 
-/** What MQTT start-up built; the agent starts the bridge, then the connection, and stops them. */
-export interface MqttParts {
-  /** The embedded broker when this process runs it. */
-  broker: EmbeddedBroker | null;
-  connection: MqttConnection;
-  bridge: MqttBridge;
-}
-
-/** Finds or starts the broker and builds the connection and the bridge; null (logged) without one. */
-export async function buildMqtt(o: MqttStartupOptions): Promise<MqttParts | null> {
+/** Finds or starts the broker and builds the connection (not started); null (logged) without one. */
+export async function connectMqtt(o: MqttStartupOptions): Promise<MqttLink | null> {
   const { config } = o;
   const log = o.logger.child({ module: 'mqtt' });
   let target: MqttTarget;
@@ -111,12 +121,18 @@ export async function buildMqtt(o: MqttStartupOptions): Promise<MqttParts | null
       : {}),
     logger: log,
   });
-  const bridge = new MqttBridge({
-    mqtt: connection,
+  return { broker, connection };
+}
+
+/** The Home Assistant bridge over the connection (not started). */
+export function buildBridge(o: BridgeStartupOptions): MqttBridge {
+  return new MqttBridge({
+    mqtt: o.connection,
     discovery: {
-      ...discoveryOptionsFromConfig(config, { version: VERSION, supportUrl: SUPPORT_URL }),
+      ...discoveryOptionsFromConfig(o.config, { version: VERSION, supportUrl: SUPPORT_URL }),
       watchdog: o.watchdog,
-      enabled: config.discovery,
+      hasPlug: o.hasPlug,
+      enabled: o.config.discovery,
     },
     events: o.events,
     state: o.state,
@@ -126,5 +142,4 @@ export async function buildMqtt(o: MqttStartupOptions): Promise<MqttParts | null
     random: o.random,
     logger: o.logger.child({ module: 'ha' }),
   });
-  return { broker, connection, bridge };
 }

@@ -57,6 +57,11 @@ export type Config = { [K in FixedKeys | ComputedKeys]: Output<K> } & {
 } & {
   /** True when the user set `ttl`: updates then also write it, not only creates. */
   ttl_explicit: boolean;
+  /**
+   * True when the user set `mode`. The token-less default dry-run is about DNS only: recovery keeps
+   * to saying what it would do only when `mode: dry-run` was set explicitly (SPEC §5).
+   */
+  mode_explicit: boolean;
   /** Derived, not a user key: the quorum applied to ip_sources_v6 (ip_quorum capped at its length). */
   ip_quorum_v6: number;
 };

@@ -295,6 +295,7 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, ctx: ParseCo
       : (v[key] ?? (DEFAULTS as Readonly<Record<string, unknown>>)[key]);
     if (value !== undefined) out[key] = Array.isArray(value) ? [...value] : value;
     if (key === 'ttl') out.ttl_explicit = v.ttl !== undefined;
+    if (key === 'mode') out.mode_explicit = v.mode !== undefined;
     if (key === 'ip_quorum') out.ip_quorum_v6 = quorum6;
   }
   return { ok: true, config: out as Config };
