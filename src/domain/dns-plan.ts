@@ -1,14 +1,13 @@
 /**
- * The reconciler's decisions, without I/O: how to read an observation, whether a record may be
- * touched now, what to write, and how long to back off. Pure.
+ * The reconciler's decisions about observing a record, without I/O: what a DoH answer means,
+ * whether the API must be read, what the API's records mean, which zone holds a record, and
+ * whether a record may be touched now. What to write is decided in dns-write.ts, what follows a
+ * failure in dns-failure.ts. Pure.
  */
 import type { DnsRecord, DohAnswer, RecordState, RecordStatus, Zone } from './dns.js';
 import { ipEquals, isCloudflareAddress } from './ip.js';
 
 export const HOUR_MS = 3_600_000;
-export const BACKOFF_BASE_MS = 5_000;
-export const BACKOFF_CAP_MS = 300_000;
-export const AUTH_RETRY_MS = 600_000;
 /** How often the API is asked again while resolvers keep disagreeing with content we wrote. */
 export const API_RECHECK_MS = 600_000;
 /** TTL 1 means "automatic" at Cloudflare, which is 300 s. */
@@ -54,6 +53,99 @@ function recentWrite(state: RecordState, now: number): { content: string; until:
   return now < until ? { content: state.last_written_content, until } : null;
 }
 
+/** Cloudflare holds the desired content; resolvers still answer something else. */
+export const LAGGING_MESSAGE = 'Cloudflare holds the new address; resolvers have not caught up yet';
+
+/** How a record was looked at before any API call. */
+export type Sighting =
+  /** Proxied (configured so, or seen so before): DoH would only show Cloudflare's edge. */
+  | { kind: 'proxied' }
+  | { kind: 'doh'; answer: DohAnswer }
+  /** The DoH lookup failed (transport, timeout, an answer that is not one). */
+  | { kind: 'doh_failed'; error: string };
+
+/** What a record needs after it was looked at. */
+export type Observation =
+  /** Settled in sync: no API call, no write. `proxied`: DoH showed Cloudflare's edge. */
+  | { kind: 'in_sync'; proxied?: true }
+  /** Cloudflare holds it and resolvers lag: status `updating`, no API call, no write. */
+  | { kind: 'updating'; message: string }
+  /** DoH failed and there is no other way to look (no API token). */
+  | { kind: 'cannot_observe'; error: string }
+  /**
+   * Not settled by what was seen: go on to the API and the write. `readApi`: read the record
+   * through the API before writing, even with a cached id. `disagrees`: resolvers showed something
+   * else (`observed`, null for no answer): the record is not in sync from here on. `dohFailed`: a
+   * listing read moments ago may stand in for the lookup.
+   */
+  | {
+      kind: 'check';
+      readApi: boolean;
+      proxied?: true;
+      disagrees?: { observed: string | null };
+      dohFailed?: true;
+    };
+
+/**
+ * What was seen means for the record. DNS-only records: DoH equal to the desired address → in
+ * sync; our own write's old content within its TTL → updating; a disagreement the API showed to be
+ * resolver lag minutes ago → updating; any other disagreement → write, after an API read when we
+ * wrote or saw this very content (someone may have added a second record: never write it again
+ * blindly). Proxied records and uncertain answers → the API, cached for an hour.
+ */
+export function planObservation(
+  sighting: Sighting,
+  state: RecordState,
+  desired: string,
+  now: number,
+  canReadApi: boolean,
+): Observation {
+  if (sighting.kind === 'proxied') {
+    return apiCacheFresh(state, desired, now) ? { kind: 'in_sync' } : { kind: 'check', readApi: true };
+  }
+  if (sighting.kind === 'doh_failed') {
+    if (!canReadApi) return { kind: 'cannot_observe', error: `cannot observe: ${sighting.error}` };
+    return { kind: 'check', readApi: true, dohFailed: true };
+  }
+  const verdict = judgeDoh(sighting.answer, desired, state, now);
+  switch (verdict.kind) {
+    case 'in_sync':
+      return { kind: 'in_sync' };
+    case 'propagating':
+      return {
+        kind: 'updating',
+        message: `written; resolvers may show the old address until ${new Date(verdict.until).toISOString()} (TTL)`,
+      };
+    case 'proxied':
+      return apiCacheFresh(state, desired, now)
+        ? { kind: 'in_sync', proxied: true }
+        : { kind: 'check', readApi: true, proxied: true };
+    case 'unsure':
+      return { kind: 'check', readApi: true };
+    case 'differs':
+    case 'missing': {
+      // The API showed this content minutes ago: resolvers are lagging (a negative cache of a new
+      // name lasts up to 30 min). No write, no API call.
+      if (apiCacheFresh(state, desired, now, API_RECHECK_MS))
+        return { kind: 'updating', message: LAGGING_MESSAGE };
+      // We wrote, or the API showed, this exact content and resolvers still disagree: look at the
+      // record itself rather than writing it again (someone may have added a second record).
+      const wroteThis = state.last_written_content !== null && ipEquals(state.last_written_content, desired);
+      const sawThis = state.api_checked_ip !== null && ipEquals(state.api_checked_ip, desired);
+      const observed = verdict.kind === 'differs' ? verdict.observed.join(',') : null;
+      return { kind: 'check', readApi: wroteThis || sawThis, disagrees: { observed } };
+    }
+  }
+}
+
+/** The API shows the desired content: in sync, or `updating` while resolvers still disagree. */
+export function confirmedByApi(disagrees: boolean): {
+  status: 'in_sync' | 'updating';
+  message: string | null;
+} {
+  return disagrees ? { status: 'updating', message: LAGGING_MESSAGE } : { status: 'in_sync', message: null };
+}
+
 /** What the API's records of one name and type mean for the desired content. */
 export type ApiPlan =
   | { kind: 'in_sync'; record: DnsRecord }
@@ -77,6 +169,11 @@ export function pickZone(zones: readonly Zone[], name: string, want: string | un
   return zones
     .filter((z) => name === z.name || name.endsWith(`.${z.name}`))
     .sort((a, b) => b.name.length - a.name.length)[0];
+}
+
+/** A refusal is remembered against `blockKey`; once the IP or the settings change, it is lifted. */
+export function blockLifted(state: RecordState, blockKey: string): boolean {
+  return state.blocked_for !== null && state.blocked_for !== blockKey;
 }
 
 /** Whether the record may be worked on now; if not, until when and why. */
@@ -107,68 +204,6 @@ export function deferUntil(state: RecordState, now: number, minIntervalMs: numbe
   return now < until ? until : null;
 }
 
-/**
- * Why a Cloudflare call failed, as far as retrying goes: the API error kinds of src/errors.ts, plus
- * `recheck` (a state of the zone only the user can fix) and `other` (anything else that threw).
- */
-export type FailureKind =
-  | 'rate_limited'
-  | 'auth'
-  | 'zone_not_found'
-  | 'transient'
-  | 'client'
-  | 'not_found'
-  | 'already_exists'
-  | 'malformed'
-  | 'recheck'
-  | 'other';
-
-/** When a record is looked at again after a failure, and on which schedule. */
-export type FailurePlan =
-  /** A refused change: not retried until the public IP or the record's settings change. */
-  | { kind: 'block' }
-  | {
-      kind: 'retry';
-      afterMs: number;
-      /** The record's consecutive failures after this one (only the backoff schedule counts them). */
-      failures: number;
-      schedule: 'rate_limit' | 'permission' | 'recheck' | 'refused_read' | 'backoff';
-    };
-
-/**
- * After a failure: 429 → Retry-After (300 s without); 401/403, a zone the token cannot see and
- * a record set only the user can fix (`recheck`) → every 10 min;
- * another 4xx on a **write** blocks the record until the IP or config changes, while the same on a
- * **read** (a zone or record listing) is not a verdict on the change and is retried every 10 min;
- * anything else → exponential backoff with full jitter.
- */
-export function planAfterFailure(
-  failure: { kind: FailureKind; write: boolean; retryAfterMs?: number | undefined },
-  failures: number,
-  random: () => number,
-): FailurePlan {
-  switch (failure.kind) {
-    case 'rate_limited':
-      return { kind: 'retry', afterMs: failure.retryAfterMs ?? 300_000, failures, schedule: 'rate_limit' };
-    case 'auth':
-    case 'zone_not_found':
-      return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'permission' };
-    case 'recheck':
-      return { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'recheck' };
-    case 'client':
-      return failure.write
-        ? { kind: 'block' }
-        : { kind: 'retry', afterMs: AUTH_RETRY_MS, failures, schedule: 'refused_read' };
-    default:
-      return {
-        kind: 'retry',
-        afterMs: backoffDelay(failures + 1, random),
-        failures: failures + 1,
-        schedule: 'backoff',
-      };
-  }
-}
-
 /** Longest reuse of a zone listing while DoH is down. */
 export const DOH_DOWN_LISTING_REUSE_CAP_MS = 60_000;
 
@@ -180,12 +215,6 @@ export const DOH_DOWN_LISTING_REUSE_CAP_MS = 60_000;
  */
 export function dohDownListingReuseMs(intervalSeconds: number): number {
   return Math.max(0, Math.min(DOH_DOWN_LISTING_REUSE_CAP_MS, Math.floor((intervalSeconds * 1000) / 2)));
-}
-
-/** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(failures-1))]. */
-export function backoffDelay(failures: number, random: () => number): number {
-  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
-  return Math.max(1_000, Math.floor(random() * exp));
 }
 
 /**

@@ -3,44 +3,45 @@
  * when needed) → decide (src/domain/dns-plan.ts) → write through the DnsProvider, batching per
  * zone → record the outcome in state and emit events. Never: timers, MQTT, HTTP servers.
  *
+ * Every decision is the core's (src/domain/dns-plan.ts: what was seen means; dns-write.ts: what to
+ * write; dns-failure.ts: what follows a failure): this service observes, asks, writes and records.
  * Its parts: src/dns/zone-cache.ts (zones and listings as the API showed them, and how recent),
- * record-book.ts (each record's status, failures and their retry schedule, events), writer.ts
- * (batches and single writes, delete on stop), types.ts (what they share).
+ * public-ip.ts (detection recorded in state), record-book.ts (each record's status, failures and
+ * their retry schedule, events), writer.ts (batches and single writes, delete on stop),
+ * outage-log.ts (warnings once per outage), types.ts (what they share).
  */
 import type { Clock, Random } from '../clock.js';
 import type { RecordConfig } from '../config/schema.js';
-import type {
-  DnsProvider,
-  DnsRecord,
-  DohResolver,
-  NewRecord,
-  RecordPatch,
-  RecordType,
-} from '../dns/dns-provider.js';
+import type { DnsProvider, DohResolver } from '../dns/dns-provider.js';
 import { ZoneCache } from '../dns/zone-cache.js';
+import type { DnsRecord, RecordState, RecordType } from '../domain/dns.js';
 import {
-  API_RECHECK_MS,
   aggregateStatus,
-  apiCacheFresh,
+  blockLifted,
+  confirmedByApi,
   deferUntil,
   dohDownListingReuseMs,
   gate,
-  judgeDoh,
   planFromApi,
+  planObservation,
+  type Sighting,
 } from '../domain/dns-plan.js';
-import { ipEquals } from '../domain/ip.js';
+import { planWithoutToken, planWrite } from '../domain/dns-write.js';
 import { errorMessage, RecordSetError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Detection, IpFamily } from '../ip/ip-source.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { recordKey } from '../state/schema.js';
+import { OutageLog } from './outage-log.js';
+import { detectPublicIp } from './public-ip.js';
 import { RecordBook } from './record-book.js';
 import {
   type CycleResult,
   conflictError,
   noteRetryAt,
   type ReconcilerConfig,
+  settingsOf,
   type WorkItem,
 } from './types.js';
 import { Writer } from './writer.js';
@@ -89,6 +90,8 @@ export class Reconciler {
   /** Zones and record listings as read through the API (null without a token). */
   readonly #view: ZoneCache | null;
   readonly #book: RecordBook;
+  /** Warnings logged once per outage (no verified IP, DoH down). */
+  readonly #outages: OutageLog;
   /** Sends the writes (null without a token). */
   readonly #writer: Writer | null;
   /** The running cycle's signal (aborted when the agent stops). */
@@ -99,6 +102,7 @@ export class Reconciler {
     const { provider, config, state, logger } = deps;
     this.#view = provider ? new ZoneCache(provider, deps.clock) : null;
     this.#book = new RecordBook({ ...deps, view: this.#view });
+    this.#outages = new OutageLog(deps);
     this.#writer =
       provider && this.#view
         ? new Writer({ provider, view: this.#view, config, state, book: this.#book, logger })
@@ -125,7 +129,7 @@ export class Reconciler {
     const problems: string[] = [];
     const agreeing: string[] = [];
     for (const family of this.#families) {
-      const detection = await this.#detect(family, signal);
+      const detection = await detectPublicIp({ ...this.#d, outages: this.#outages }, family, signal);
       if (detection.kind === 'verified') {
         desiredByFamily.set(family, detection.ip);
         for (const source of detection.agreeing) if (!agreeing.includes(source)) agreeing.push(source);
@@ -200,37 +204,10 @@ export class Reconciler {
 
   // ---------------------------------------------------------------------------------------------
 
-  async #detect(family: IpFamily, signal?: AbortSignal): Promise<Detection> {
-    const { state, events, logger, clock } = this.#d;
-    const key = family === 4 ? 'ipv4' : 'ipv6';
-    const pub = state.state.public_ip;
-    const detection = await this.#d.detect(family, signal);
-    for (const w of detection.warnings) this.#book.warnOnce(`ip-warning:${w}`, w);
-    pub.checked_at = clock.now();
-    if (detection.kind === 'unverified') {
-      this.#book.warnOnce(
-        `ip:${family}`,
-        `Could not verify the public IPv${family}: ${detection.reason}. Keeping the last verified address (${pub[key] ?? 'none'}) and writing nothing until it is verified again; check ip_sources or lower ip_quorum if sources keep disagreeing.`,
-        { family: key },
-      );
-      return detection;
-    }
-    this.#book.recovered(`ip:${family}`, `The public IPv${family} is verified again (${detection.ip}).`);
-    const old = pub[key];
-    pub[key] = detection.ip;
-    if (old === null || !ipEquals(old, detection.ip)) {
-      logger.info(
-        { family: key, old, new: detection.ip, sources: detection.agreeing },
-        old === null
-          ? `Public IPv${family} is ${detection.ip} (agreed by ${detection.agreeing.length} sources).`
-          : `Public IPv${family} changed from ${old} to ${detection.ip}.`,
-      );
-      events.emit('ip_changed', { family: key, old, new: detection.ip, sources: detection.agreeing });
-    }
-    return detection;
-  }
-
-  /** Observes one record and returns the write it needs, if any. Updates its state otherwise. */
+  /**
+   * One record: observe it (DoH, or the API when needed), ask the core what that means, and
+   * return the write it needs, if any; its state records everything else.
+   */
   async #examine(
     rc: RecordConfig,
     type: RecordType,
@@ -238,12 +215,12 @@ export class Reconciler {
     result: CycleResult,
     signal?: AbortSignal,
   ): Promise<WorkItem | null> {
-    const { provider, doh, clock, config } = this.#d;
+    const { provider, clock, config } = this.#d;
     const key = recordKey(rc.name, type);
     const st = this.#book.get(rc.name, type);
     const now = clock.now();
     const blockKey = this.#book.blockKey(rc, desired);
-    if (st.blocked_for !== null && st.blocked_for !== blockKey) {
+    if (blockLifted(st, blockKey)) {
       st.blocked_for = null;
       st.failures = 0;
       st.next_attempt_at = null;
@@ -256,129 +233,49 @@ export class Reconciler {
       return null;
     }
 
-    // Observe: DoH for DNS-only records, the API (cached) for proxied ones.
-    let needApi = false;
-    /** DoH showed something else than the desired content (or nothing). */
-    let dohDisagrees = false;
-    /** The DoH lookup failed: the API is asked instead, reusing a listing read moments ago. */
-    let dohFailed = false;
-    const proxied = rc.proxied ?? (st.proxied === true ? true : undefined);
-    if (proxied === true) {
-      if (apiCacheFresh(st, desired, now)) return this.#book.settled(st, 'in_sync', desired, null);
-      needApi = true;
-    } else {
-      let verdict: ReturnType<typeof judgeDoh> | null = null;
-      try {
-        verdict = judgeDoh(await doh.resolve(rc.name, type, signal), desired, st, now);
-      } catch (err) {
-        if (signal?.aborted) throw err; // stopping: not a DoH problem
-        this.#book.warnOnce(
-          `doh:${key}`,
-          provider
-            ? `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`
-            : `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); without cloudflare_api_token there is no other way to observe it. Check doh_url.`,
-          { record: rc.name, type, err: errorMessage(err) },
-        );
-        if (!provider)
-          return this.#book.settled(st, 'error', st.content, `cannot observe: ${errorMessage(err)}`, result);
-        needApi = true;
-        dohFailed = true;
-      }
-      if (verdict) this.#book.recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
-      if (verdict?.kind === 'in_sync') return this.#book.settled(st, 'in_sync', desired, null);
-      if (verdict?.kind === 'propagating') {
-        st.status = 'updating';
-        st.error = null;
-        st.message = `written; resolvers may show the old address until ${new Date(verdict.until).toISOString()} (TTL)`;
-        return null;
-      }
-      if (verdict?.kind === 'proxied') {
-        st.proxied = true;
-        if (apiCacheFresh(st, desired, now)) return this.#book.settled(st, 'in_sync', desired, null);
-        needApi = true;
-      }
-      if (verdict?.kind === 'unsure') needApi = true;
-      if (verdict?.kind === 'differs' || verdict?.kind === 'missing') {
-        if (apiCacheFresh(st, desired, now, API_RECHECK_MS)) {
-          // The API showed this content minutes ago: resolvers are lagging (a negative cache of
-          // a new name lasts up to 30 min). No write, no API call.
-          st.status = 'updating';
-          st.error = null;
-          st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
-          return null;
-        }
-        // We wrote, or the API showed, this exact content and resolvers still disagree: look at
-        // the record itself rather than writing it again (someone may have added a second record).
-        const wroteThis = st.last_written_content !== null && ipEquals(st.last_written_content, desired);
-        const sawThis = st.api_checked_ip !== null && ipEquals(st.api_checked_ip, desired);
-        if (wroteThis || sawThis) needApi = true;
-        dohDisagrees = true;
-        // Not in sync from here on, whatever happens next (a stop may abandon the rest of the cycle).
-        if (st.status !== 'error') st.status = 'out_of_sync';
-        if (verdict.kind === 'differs') st.content = verdict.observed.join(',');
-        else st.content = null;
-      }
+    const seen = planObservation(await this.#look(rc, type, st, signal), st, desired, now, provider !== null);
+    if (seen.kind === 'in_sync') {
+      if (seen.proxied) st.proxied = true;
+      return this.#book.settled(st, 'in_sync', desired, null);
+    }
+    if (seen.kind === 'updating') {
+      st.status = 'updating';
+      st.error = null;
+      st.message = seen.message;
+      return null;
+    }
+    if (seen.kind === 'cannot_observe')
+      return this.#book.settled(st, 'error', st.content, seen.error, result);
+    if (seen.proxied) st.proxied = true;
+    if (seen.disagrees) {
+      // Not in sync from here on, whatever happens next (a stop may abandon the rest of the cycle).
+      if (st.status !== 'error') st.status = 'out_of_sync';
+      st.content = seen.disagrees.observed;
     }
 
     if (!provider) {
       // No token: we can only say what we would do.
-      const msg =
-        needApi && st.proxied === true
-          ? `proxied record: its origin address cannot be read without cloudflare_api_token`
-          : st.content === null
-            ? `would create ${type} ${rc.name} → ${desired}`
-            : `would update ${type} ${rc.name} from ${st.content} to ${desired}`;
-      result.changes += needApi ? 0 : 1;
-      return this.#book.dryRun(st, msg, result);
+      const dry = planWithoutToken({
+        name: rc.name,
+        type,
+        desired,
+        neededApi: seen.readApi,
+        proxied: st.proxied === true,
+        content: st.content,
+      });
+      if (dry.counts) result.changes++;
+      return this.#book.dryRun(st, dry.message, result);
     }
 
-    // Find the record: by cached id when we have one and DoH said it differs, else list it.
-    let existing: DnsRecord | null = null;
-    const configuredZone = rc.zone ?? config.zone;
-    if (configuredZone && st.zone_id && st.zone_name !== configuredZone) {
-      // The cached ids belong to another zone (the zone setting changed), or the state predates
-      // zone names: compare with the configured zone (the zone list is cached for an hour).
-      const zone = await this.#view!.zoneFor(rc.name, configuredZone, signal);
-      if (zone.id !== st.zone_id) {
-        st.zone_id = null;
-        st.record_id = null;
-        needApi = true;
+    const existing = await this.#find(rc, type, st, desired, seen.readApi, seen.dohFailed === true, signal);
+    if (existing === 'settled') {
+      const confirmed = confirmedByApi(seen.disagrees !== undefined);
+      this.#book.settled(st, 'in_sync', desired, null);
+      if (confirmed.status === 'updating') {
+        st.status = confirmed.status;
+        st.message = confirmed.message;
       }
-      st.zone_name = zone.name;
-    }
-    if (needApi || !st.record_id || !st.zone_id) {
-      let zoneId = st.zone_id;
-      if (!zoneId) {
-        const zone = await this.#view!.zoneFor(rc.name, configuredZone, signal);
-        zoneId = zone.id;
-        st.zone_name = zone.name;
-      }
-      // With DoH down, a listing read moments ago (another cycle's) stands in for the lookup.
-      const reuseMs = dohFailed ? dohDownListingReuseMs(config.interval_seconds) : 0;
-      const records = (await this.#view!.records(zoneId, signal, reuseMs)).filter(
-        (r) => r.name === rc.name && r.type === type,
-      );
-      st.zone_id = zoneId;
-      const plan = planFromApi(records, desired);
-      if (plan.kind === 'conflict') {
-        st.record_id = null;
-        throw conflictError(plan.count, rc.name, type);
-      }
-      if (plan.kind === 'in_sync' || plan.kind === 'update') {
-        existing = plan.record;
-        this.#book.remember(st, plan.record, desired);
-      } else {
-        st.record_id = null;
-        st.content = null;
-      }
-      if (plan.kind === 'in_sync') {
-        this.#book.settled(st, 'in_sync', desired, null);
-        if (dohDisagrees) {
-          st.status = 'updating';
-          st.message = 'Cloudflare holds the new address; resolvers have not caught up yet';
-        }
-        return null;
-      }
+      return null;
     }
 
     const deferred = deferUntil(st, now, config.min_update_interval_seconds * 1000);
@@ -390,39 +287,108 @@ export class Reconciler {
       return null;
     }
 
+    const plan = planWrite({
+      name: rc.name,
+      type,
+      desired,
+      recordId: st.record_id,
+      old: existing?.content ?? st.content,
+      settings: settingsOf(rc, config),
+      dryRun: config.mode === 'dry-run',
+      createMissing: config.create_missing_records,
+    });
     const zoneId = st.zone_id!;
-    if (st.record_id) {
-      const old = existing?.content ?? st.content;
-      if (config.mode === 'dry-run') {
+    switch (plan.kind) {
+      case 'dry_run':
         result.changes++;
-        return this.#book.dryRun(
-          st,
-          `would update ${type} ${rc.name} from ${old ?? 'unknown'} to ${desired}`,
-          result,
-        );
-      }
-      const patch: RecordPatch = { id: st.record_id, content: desired };
-      if (config.ttl_explicit || rc.ttl !== undefined) patch.ttl = rc.ttl ?? config.ttl;
-      const proxiedSetting = rc.proxied ?? config.proxied;
-      if (proxiedSetting !== undefined) patch.proxied = proxiedSetting;
-      this.#book.pending(st, `changing from ${old ?? 'unknown'} to ${desired}`);
-      return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch, old } };
+        return this.#book.dryRun(st, plan.message, result);
+      case 'not_creatable':
+        throw new RecordSetError('DNS_RECORD_MISSING', plan.message);
+      case 'patch':
+        this.#book.pending(st, plan.pending);
+        return { rc, type, key, desired, zoneId, op: { kind: 'patch', patch: plan.patch, old: plan.old } };
+      case 'create':
+        this.#book.pending(st, plan.pending);
+        return { rc, type, key, desired, zoneId, op: { kind: 'create', record: plan.record } };
     }
-    if (!config.create_missing_records) {
-      throw new RecordSetError(
-        'DNS_RECORD_MISSING',
-        `${type} record ${rc.name} does not exist and create_missing_records is off: create it in Cloudflare or turn the option on`,
+  }
+
+  /** Looks at the record before any API call: DoH for DNS-only records (a failure is reported once). */
+  async #look(rc: RecordConfig, type: RecordType, st: RecordState, signal?: AbortSignal): Promise<Sighting> {
+    const { provider, doh } = this.#d;
+    const key = recordKey(rc.name, type);
+    if ((rc.proxied ?? (st.proxied === true ? true : undefined)) === true) return { kind: 'proxied' };
+    try {
+      const answer = await doh.resolve(rc.name, type, signal);
+      this.#outages.recovered(`doh:${key}`, `DoH lookups of ${rc.name} ${type} work again.`);
+      return { kind: 'doh', answer };
+    } catch (err) {
+      if (signal?.aborted) throw err; // stopping: not a DoH problem
+      this.#outages.warnOnce(
+        `doh:${key}`,
+        provider
+          ? `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); reading the record through the Cloudflare API instead. Check doh_url if this repeats.`
+          : `DoH lookup of ${rc.name} ${type} failed (${errorMessage(err)}); without cloudflare_api_token there is no other way to observe it. Check doh_url.`,
+        { record: rc.name, type, err: errorMessage(err) },
       );
+      return { kind: 'doh_failed', error: errorMessage(err) };
     }
-    if (config.mode === 'dry-run') {
-      result.changes++;
-      return this.#book.dryRun(st, `would create ${type} ${rc.name} → ${desired}`, result);
+  }
+
+  /**
+   * Finds the record at Cloudflare when the cached ids cannot be used as they are (`readApi`, no
+   * id, another zone): the zone's listing, shared by the cycle's records. Returns the record the
+   * API showed (null: none, or ids used unread), or `settled` when it already holds the desired
+   * content. Throws a conflict when several records of the type exist.
+   */
+  async #find(
+    rc: RecordConfig,
+    type: RecordType,
+    st: RecordState,
+    desired: string,
+    readApi: boolean,
+    dohFailed: boolean,
+    signal?: AbortSignal,
+  ): Promise<DnsRecord | null | 'settled'> {
+    const view = this.#view!;
+    const configuredZone = rc.zone ?? this.#d.config.zone;
+    let needApi = readApi;
+    if (configuredZone && st.zone_id && st.zone_name !== configuredZone) {
+      // The cached ids belong to another zone (the zone setting changed), or the state predates
+      // zone names: compare with the configured zone (the zone list is cached for an hour).
+      const zone = await view.zoneFor(rc.name, configuredZone, signal);
+      if (zone.id !== st.zone_id) {
+        st.zone_id = null;
+        st.record_id = null;
+        needApi = true;
+      }
+      st.zone_name = zone.name;
     }
-    const record: NewRecord = { name: rc.name, type, content: desired, ttl: rc.ttl ?? config.ttl };
-    const proxiedSetting = rc.proxied ?? config.proxied;
-    if (proxiedSetting !== undefined) record.proxied = proxiedSetting;
-    this.#book.pending(st, `creating it with ${desired}`);
-    return { rc, type, key, desired, zoneId, op: { kind: 'create', record } };
+    if (!needApi && st.record_id && st.zone_id) return null;
+    let zoneId = st.zone_id;
+    if (!zoneId) {
+      const zone = await view.zoneFor(rc.name, configuredZone, signal);
+      zoneId = zone.id;
+      st.zone_name = zone.name;
+    }
+    // With DoH down, a listing read moments ago (another cycle's) stands in for the lookup.
+    const reuseMs = dohFailed ? dohDownListingReuseMs(this.#d.config.interval_seconds) : 0;
+    const records = (await view.records(zoneId, signal, reuseMs)).filter(
+      (r) => r.name === rc.name && r.type === type,
+    );
+    st.zone_id = zoneId;
+    const plan = planFromApi(records, desired);
+    if (plan.kind === 'conflict') {
+      st.record_id = null;
+      throw conflictError(plan.count, rc.name, type);
+    }
+    if (plan.kind === 'create') {
+      st.record_id = null;
+      st.content = null;
+      return null;
+    }
+    this.#book.remember(st, plan.record, desired);
+    return plan.kind === 'in_sync' ? 'settled' : plan.record;
   }
 
   #fail(name: string, type: RecordType, err: unknown, desired: string, result: CycleResult): void {

@@ -1,21 +1,25 @@
 /**
  * RecordBook: each record's state and what is said about it. Sets statuses and messages, applies
- * the retry schedule after a failure (decided by src/domain/dns-plan.ts), logs and emits events
- * for successes and failures, and keeps outage warnings to one line each. No I/O but the logger
- * and the event bus.
+ * the retry schedule after a failure (decided by src/domain/dns-failure.ts), logs and emits events
+ * for successes and failures. No I/O but the logger and the event bus.
  */
 import type { Clock, Random } from '../clock.js';
 import type { RecordConfig } from '../config/schema.js';
-import type { DnsRecord, RecordType } from '../dns/dns-provider.js';
 import type { ZoneCache } from '../dns/zone-cache.js';
-import { type FailureKind, planAfterFailure } from '../domain/dns-plan.js';
-import { ipEquals } from '../domain/ip.js';
-import { CloudflareApiError, errorMessage, RecordSetError } from '../errors.js';
+import type { DnsRecord, RecordType } from '../domain/dns.js';
+import { abandonedNeedsMark, dropsCachedIds, planAfterFailure } from '../domain/dns-failure.js';
+import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { freshRecordState, type RecordState, recordKey } from '../state/schema.js';
-import { type CycleResult, noteRetryAt, type ReconcilerConfig, type WorkItem } from './types.js';
+import {
+  type CycleResult,
+  failureKindOf,
+  noteRetryAt,
+  type ReconcilerConfig,
+  type WorkItem,
+} from './types.js';
 
 export interface RecordBookDeps {
   config: ReconcilerConfig;
@@ -29,8 +33,6 @@ export interface RecordBookDeps {
 
 export class RecordBook {
   readonly #d: RecordBookDeps;
-  /** Warnings logged once per outage: key → when it started. */
-  readonly #ongoing = new Map<string, number>();
 
   constructor(deps: RecordBookDeps) {
     this.#d = deps;
@@ -169,25 +171,20 @@ export class RecordBook {
     const message = errorMessage(err);
     if (how.aborted) {
       // The request was abandoned, not failed: no backoff, no event.
-      const stale = st.content === null || !ipEquals(st.content, desired);
-      if (how.write || (stale && (st.status === 'in_sync' || st.status === 'updating'))) {
-        this.abandoned(name, type, how.write, result);
-      }
+      if (abandonedNeedsMark(st, desired, how.write)) this.abandoned(name, type, how.write, result);
       return;
     }
     // The same failure again (a retry during an outage) is not news: debug log, no new event.
     const repeat = st.status === 'error' && st.error === message;
-    if (err instanceof CloudflareApiError && err.kind === 'not_found') {
+    const failure = failureKindOf(err);
+    if (dropsCachedIds(failure.kind)) {
       // The cached zone or record id is gone (zone deleted and re-added…): find them afresh.
       st.zone_id = null;
       st.zone_name = null;
       st.record_id = null;
       this.#d.view?.forget();
     }
-    const kind: FailureKind =
-      err instanceof RecordSetError ? 'recheck' : err instanceof CloudflareApiError ? err.kind : 'other';
-    const retryAfterMs = err instanceof CloudflareApiError ? err.retryAfterMs : undefined;
-    const plan = planAfterFailure({ kind, write: how.write, retryAfterMs }, st.failures, random);
+    const plan = planAfterFailure({ ...failure, write: how.write }, st.failures, random);
     let retryAt: number | null = null;
     if (plan.kind === 'block') {
       const rc = this.#d.config.records.find((r) => r.name === name);
@@ -230,26 +227,5 @@ export class RecordBook {
     st.error = null;
     st.message = `${what} because the agent stopped; checked again at the next start`;
     result.summary.push(`${name} ${type}: ${st.message}`);
-  }
-
-  /**
-   * A warning that would repeat every cycle during an outage (no verified IP, DoH down) is logged
-   * once; repeats go to debug, and `recovered` logs one line when it is over.
-   */
-  warnOnce(key: string, message: string, fields: Record<string, unknown> = {}): void {
-    if (this.#ongoing.has(key)) {
-      this.#d.logger.debug(fields, message);
-      return;
-    }
-    this.#ongoing.set(key, this.#d.clock.now());
-    this.#d.logger.warn(fields, `${message} (Logged once until it recovers.)`);
-  }
-
-  recovered(key: string, message: string): void {
-    const since = this.#ongoing.get(key);
-    if (since === undefined) return;
-    this.#ongoing.delete(key);
-    const minutes = Math.round((this.#d.clock.now() - since) / 60_000);
-    this.#d.logger.info(`${message} The problem lasted about ${minutes} min.`);
   }
 }

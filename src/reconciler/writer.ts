@@ -3,14 +3,24 @@
  * otherwise (and when the batch fails) — and deletes managed records on stop. Remembers which
  * errors came from a write, because only a refused write blocks a record.
  */
-import type { DnsProvider, DnsRecord, NewRecord, RecordPatch } from '../dns/dns-provider.js';
+import type { DnsProvider } from '../dns/dns-provider.js';
 import type { ZoneCache } from '../dns/zone-cache.js';
+import type { DnsRecord, NewRecord, RecordPatch } from '../domain/dns.js';
+import { afterBatchFailure } from '../domain/dns-failure.js';
 import { planFromApi } from '../domain/dns-plan.js';
+import { buildNewRecord, buildPatch, planRecovery } from '../domain/dns-write.js';
 import { CloudflareApiError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import type { RecordBook } from './record-book.js';
-import { type CycleResult, conflictError, type ReconcilerConfig, type WorkItem } from './types.js';
+import {
+  type CycleResult,
+  conflictError,
+  failureKindOf,
+  type ReconcilerConfig,
+  settingsOf,
+  type WorkItem,
+} from './types.js';
 
 export interface WriterDeps {
   provider: DnsProvider;
@@ -65,11 +75,9 @@ export class Writer {
           for (const [n, item] of posts.entries()) book.written(item, res.posts[n], result);
           continue;
         } catch (err) {
-          const stopping = signal?.aborted === true;
-          const pause =
-            err instanceof CloudflareApiError && (err.kind === 'rate_limited' || err.kind === 'auth');
-          if (stopping || pause) {
-            // Stopping: the batch may or may not have been applied; nothing is tried one by one.
+          if (afterBatchFailure(failureKindOf(err).kind, signal?.aborted === true) === 'fail_all') {
+            // Stopping (the batch may or may not have been applied), or a 429 pause / a token
+            // without permission that a single write would meet too: nothing is tried one by one.
             for (const item of items) fail(item, err);
             continue;
           }
@@ -135,46 +143,45 @@ export class Writer {
 
   async #applyOne(item: WorkItem, signal?: AbortSignal): Promise<DnsRecord | undefined> {
     const { provider, config } = this.#d;
-    const relist = async (): Promise<DnsRecord[]> =>
-      provider.listRecords(item.zoneId, { name: item.rc.name, type: item.type }, signal);
-    if (item.op.kind === 'patch') {
-      try {
-        return await this.#write(provider.patchRecord(item.zoneId, item.op.patch, signal));
-      } catch (err) {
-        if (!(err instanceof CloudflareApiError && err.kind === 'not_found')) throw err;
-        // The cached id is stale (the record was deleted or recreated): look again.
-        const plan = planFromApi(await relist(), item.desired);
-        if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
-        if (plan.kind === 'in_sync') return plan.record;
-        if (plan.kind === 'update')
-          return this.#write(
-            provider.patchRecord(item.zoneId, { ...item.op.patch, id: plan.record.id }, signal),
-          );
-        if (!config.create_missing_records) throw err;
-        const record: NewRecord = {
-          name: item.rc.name,
-          type: item.type,
-          content: item.desired,
-          ttl: item.rc.ttl ?? config.ttl,
-        };
-        const p = item.rc.proxied ?? config.proxied;
-        if (p !== undefined) record.proxied = p;
-        return this.#write(provider.createRecord(item.zoneId, record, signal));
-      }
-    }
+    const { zoneId, op } = item;
     try {
-      return await this.#write(provider.createRecord(item.zoneId, item.op.record, signal));
+      return op.kind === 'patch'
+        ? await this.#write(provider.patchRecord(zoneId, op.patch, signal))
+        : await this.#write(provider.createRecord(zoneId, op.record, signal));
     } catch (err) {
-      if (!(err instanceof CloudflareApiError && err.kind === 'already_exists')) throw err;
-      // Someone (or an earlier try of ours) created it meanwhile: re-read and treat as satisfied.
-      const plan = planFromApi(await relist(), item.desired);
-      if (plan.kind === 'in_sync') return plan.record;
-      if (plan.kind === 'update')
-        return this.#write(
-          provider.patchRecord(item.zoneId, { id: plan.record.id, content: item.desired }, signal),
-        );
-      if (plan.kind === 'conflict') throw conflictError(plan.count, item.rc.name, item.type);
-      throw err;
+      const cause = err instanceof CloudflareApiError ? err.kind : null;
+      if (
+        !(
+          (op.kind === 'patch' && cause === 'not_found') ||
+          (op.kind === 'create' && cause === 'already_exists')
+        )
+      )
+        throw err;
+      // The cached id is stale (the record was deleted or recreated), or someone (or an earlier
+      // try of ours) created the record meanwhile: look again and go on from what is there.
+      const listed = await provider.listRecords(zoneId, { name: item.rc.name, type: item.type }, signal);
+      const next = planRecovery(
+        op.kind === 'patch' ? 'gone' : 'exists',
+        planFromApi(listed, item.desired),
+        config.create_missing_records,
+      );
+      const settings = settingsOf(item.rc, config);
+      switch (next.kind) {
+        case 'done':
+          return next.record;
+        case 'conflict':
+          throw conflictError(next.count, item.rc.name, item.type);
+        case 'patch':
+          return this.#write(
+            provider.patchRecord(zoneId, buildPatch(next.id, item.desired, settings), signal),
+          );
+        case 'create': {
+          const record = buildNewRecord(item.rc.name, item.type, item.desired, settings);
+          return this.#write(provider.createRecord(zoneId, record, signal));
+        }
+        case 'give_up':
+          throw err;
+      }
     }
   }
 

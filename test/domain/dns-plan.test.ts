@@ -3,16 +3,16 @@ import type { RecordState as CoreRecordState, DnsRecord } from '../../src/domain
 import {
   aggregateStatus,
   apiCacheFresh,
-  BACKOFF_CAP_MS,
-  backoffDelay,
+  blockLifted,
+  confirmedByApi,
   deferUntil,
   dohDownListingReuseMs,
-  type FailureKind,
   gate,
   judgeDoh,
   pickZone,
-  planAfterFailure,
   planFromApi,
+  planObservation,
+  type Sighting,
 } from '../../src/domain/dns-plan.js';
 import { freshRecordState, type RecordState } from '../../src/state/schema.js';
 
@@ -97,6 +97,128 @@ describe('judgeDoh', () => {
   });
 });
 
+describe('planObservation (what was seen means for the record)', () => {
+  const D = '81.2.69.1';
+  const answer = (...addresses: string[]): Sighting => ({
+    kind: 'doh',
+    answer: { kind: 'answer', addresses, ttl: 60 },
+  });
+  const apiSawIt = { api_checked_at: NOW - 60_000, api_checked_ip: D, content: D };
+  it.each<[string, Sighting, Partial<RecordState>, boolean, object]>([
+    [
+      'proxied-config/api-read-this-hour/in-sync-no-call',
+      { kind: 'proxied' },
+      apiSawIt,
+      true,
+      { kind: 'in_sync' },
+    ],
+    ['proxied-config/api-not-read/read-api', { kind: 'proxied' }, {}, true, { kind: 'check', readApi: true }],
+    [
+      'doh-failed/token/read-api-listing-may-be-reused',
+      { kind: 'doh_failed', error: 'timeout' },
+      {},
+      true,
+      { kind: 'check', readApi: true, dohFailed: true },
+    ],
+    [
+      'doh-failed/no-token/cannot-observe',
+      { kind: 'doh_failed', error: 'timeout' },
+      {},
+      false,
+      { kind: 'cannot_observe', error: 'cannot observe: timeout' },
+    ],
+    ['doh/equal/in-sync-no-call', answer(D), {}, true, { kind: 'in_sync' }],
+    [
+      'doh/old-content-within-ttl-of-our-write/updating-no-call',
+      answer('81.2.69.9'),
+      { last_update: NOW - 30_000, last_written_content: D, ttl: 60 },
+      true,
+      {
+        kind: 'updating',
+        message: 'written; resolvers may show the old address until 2026-03-01T12:00:30.000Z (TTL)',
+      },
+    ],
+    [
+      'doh/edge/api-read-this-hour/in-sync-and-proxied',
+      answer('104.16.1.1'),
+      apiSawIt,
+      true,
+      { kind: 'in_sync', proxied: true },
+    ],
+    [
+      'doh/edge/api-not-read/read-api',
+      answer('104.16.1.1'),
+      {},
+      true,
+      { kind: 'check', readApi: true, proxied: true },
+    ],
+    [
+      'doh/equal-but-we-wrote-another-address-within-ttl/read-api',
+      answer(D),
+      { last_update: NOW - 10_000, last_written_content: '81.2.69.7', ttl: 60 },
+      true,
+      { kind: 'check', readApi: true },
+    ],
+    [
+      'doh/differs/api-showed-desired-minutes-ago/updating-no-call',
+      answer('81.2.69.9'),
+      apiSawIt,
+      true,
+      { kind: 'updating', message: 'Cloudflare holds the new address; resolvers have not caught up yet' },
+    ],
+    [
+      'doh/differs/ip-changed/write-by-cached-id-without-a-read',
+      answer('81.2.69.9'),
+      { last_written_content: '81.2.69.9', last_update: NOW - 86_400_000 },
+      true,
+      { kind: 'check', readApi: false, disagrees: { observed: '81.2.69.9' } },
+    ],
+    [
+      'doh/differs/we-wrote-this-long-ago/read-api-before-writing',
+      answer('81.2.69.9'),
+      { last_written_content: D, last_update: NOW - 86_400_000 },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: '81.2.69.9' } },
+    ],
+    [
+      'doh/round-robin/read-api-never-flattened-blindly',
+      answer(D, '81.2.69.2'),
+      { api_checked_ip: D, api_checked_at: NOW - 3_600_000 },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: `${D},81.2.69.2` } },
+    ],
+    [
+      'doh/nxdomain/never-written/create-without-a-read',
+      { kind: 'doh', answer: { kind: 'nxdomain' } },
+      {},
+      true,
+      { kind: 'check', readApi: false, disagrees: { observed: null } },
+    ],
+  ])('%s', (_n, sighting, over, canReadApi, expected) => {
+    expect(planObservation(sighting, st(over), D, NOW, canReadApi)).toEqual(expected);
+  });
+});
+
+describe('confirmedByApi / blockLifted', () => {
+  it.each([
+    ['api-right/resolvers-agree/in-sync', false, { status: 'in_sync', message: null }],
+    [
+      'api-right/resolvers-disagree/updating',
+      true,
+      { status: 'updating', message: 'Cloudflare holds the new address; resolvers have not caught up yet' },
+    ],
+  ] as const)('%s', (_n, disagrees, expected) => {
+    expect(confirmedByApi(disagrees)).toEqual(expected);
+  });
+  it.each([
+    ['not-blocked/nothing-to-lift', null, 'k', false],
+    ['blocked/same-ip-and-settings/stays', 'k', 'k', false],
+    ['blocked/ip-or-settings-changed/lifted', 'k', 'k2', true],
+  ] as const)('%s', (_n, blockedFor, key, lifted) => {
+    expect(blockLifted(st({ blocked_for: blockedFor }), key)).toBe(lifted);
+  });
+});
+
 describe('planFromApi', () => {
   it.each([
     ['none/create', [], 'create'],
@@ -153,21 +275,6 @@ describe('deferUntil (min_update_interval_seconds)', () => {
   });
 });
 
-describe('backoffDelay (full jitter, 5 s doubling to 5 min)', () => {
-  it('the ceiling doubles per failure and stops at 5 min', () => {
-    const ceiling = (n: number) => backoffDelay(n, () => 0.999999);
-    expect(ceiling(1)).toBe(4_999);
-    expect(ceiling(2)).toBe(9_999);
-    expect(ceiling(3)).toBe(19_999);
-    expect(ceiling(10)).toBe(BACKOFF_CAP_MS - 1);
-    expect(ceiling(60)).toBe(BACKOFF_CAP_MS - 1);
-  });
-  it('draws uniformly below the ceiling (never less than 1 s)', () => {
-    expect(backoffDelay(3, () => 0.5)).toBe(10_000);
-    expect(backoffDelay(3, () => 0)).toBe(1_000);
-  });
-});
-
 describe('apiCacheFresh (proxied records re-read hourly or on IP change)', () => {
   const base = st({ api_checked_at: NOW - 10 * 60_000, api_checked_ip: '81.2.69.1', content: '81.2.69.1' });
   it.each([
@@ -177,42 +284,6 @@ describe('apiCacheFresh (proxied records re-read hourly or on IP change)', () =>
     ['never-read', st(), '81.2.69.1', NOW, false],
   ] as const)('%s', (_n, s, ip, now, fresh) => {
     expect(apiCacheFresh(s, ip, now)).toBe(fresh);
-  });
-});
-
-describe('planAfterFailure (which failure waits for what)', () => {
-  const half = () => 0.5;
-  it.each([
-    [
-      'read/client-4xx/retried-on-the-permission-schedule',
-      'client',
-      false,
-      undefined,
-      'refused_read',
-      600_000,
-    ],
-    ['write/client-4xx/blocked-until-ip-or-config-changes', 'client', true, undefined, 'block', null],
-    ['read/auth/permission-schedule', 'auth', false, undefined, 'permission', 600_000],
-    ['write/auth/permission-schedule', 'auth', true, undefined, 'permission', 600_000],
-    ['read/zone-not-found/permission-schedule', 'zone_not_found', false, undefined, 'permission', 600_000],
-    ['read/rate-limited/retry-after', 'rate_limited', false, 120_000, 'rate_limit', 120_000],
-    ['write/rate-limited/no-retry-after-is-300s', 'rate_limited', true, undefined, 'rate_limit', 300_000],
-    ['recheck/conflict-or-not-creatable/every-10-min', 'recheck', true, undefined, 'recheck', 600_000],
-    ['read/transient/backoff', 'transient', false, undefined, 'backoff', 10_000],
-    ['write/transient/backoff', 'transient', true, undefined, 'backoff', 10_000],
-    ['read/malformed/backoff', 'malformed', false, undefined, 'backoff', 10_000],
-    ['write/not-found/backoff', 'not_found', true, undefined, 'backoff', 10_000],
-    ['other/anything-else/backoff', 'other', false, undefined, 'backoff', 10_000],
-  ] as const)('%s', (_n, kind, write, retryAfterMs, schedule, afterMs) => {
-    // Two failures so far: the backoff ceiling of the third is 20 s, half of it drawn.
-    const plan = planAfterFailure({ kind: kind as FailureKind, write, retryAfterMs }, 2, half);
-    if (schedule === 'block') {
-      expect(plan).toEqual({ kind: 'block' });
-      return;
-    }
-    expect(plan).toMatchObject({ kind: 'retry', schedule, afterMs });
-    // Only the backoff schedule counts failures (it grows with them).
-    expect(plan.kind === 'retry' && plan.failures).toBe(schedule === 'backoff' ? 3 : 2);
   });
 });
 
