@@ -689,6 +689,8 @@ describe('majority quorum (SPEC §3.1)', () => {
 });
 
 describe('WARP veto (SPEC §3.1)', () => {
+  const TRUTH_V4 = '81.2.69.1';
+
   it.each<[string, Record<string, string>, string]>([
     ['warp-on', { warp: 'on' }, 'Cloudflare WARP (warp=on)'],
     ['gateway-on', { gateway: 'on' }, 'Cloudflare WARP with Gateway (gateway=on)'],
@@ -711,6 +713,127 @@ describe('WARP veto (SPEC §3.1)', () => {
       `${traceUrl} says this host's traffic goes through ${said}, so no source can see this network's own IPv4 address; turn WARP off on this host, exclude this host's traffic from WARP (split tunnel), or use local in ip_sources`,
     );
     for (const s of plain) expect(await s.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('traces-answer-after-a-plain-majority/the-decision-waits-and-they-veto', async () => {
+    // 8.29.230.1 stands for a WARP egress address outside the known WARP ranges: three plain
+    // sources agreeing on it are a strict majority of five before any trace has answered.
+    const EGRESS = '8.29.230.1';
+    const traces = [
+      await serve(() => ({ body: traceBody(EGRESS, '127.0.0.1', { warp: 'on' }), delayMs: 50 })),
+      await serve(() => ({ body: traceBody(EGRESS, '127.0.0.1', { warp: 'on' }), delayMs: 50 })),
+    ];
+    const plain = [await serve(EGRESS), await serve(EGRESS), await serve(EGRESS)];
+    // The settle window runs on a clock that never moves: however slow this machine, the traces
+    // answer inside it.
+    const clock = new ManualClock();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [...traces.map((s) => http(`${s.url}cdn-cgi/trace`)), ...plain.map((s) => http(s.url))],
+      quorum: 2,
+      clock,
+    });
+    expect(detection).toMatchObject({ kind: 'unverified', vetoed: 'warp' });
+    if (detection.kind !== 'unverified') return;
+    expect(detection.reason).toContain('Cloudflare WARP (warp=on)');
+  });
+
+  it('trace-for-another-host/warp-on/still-vetoes', async () => {
+    const trace = await serve(traceBody('8.29.230.1', 'cloudflare.com', { warp: 'on' }));
+    const plain = [
+      await serve(() => ({ body: '8.29.230.1', delayMs: 100 })),
+      await serve(() => ({ body: '8.29.230.1', delayMs: 100 })),
+      await serve(() => ({ body: '8.29.230.1', delayMs: 100 })),
+    ];
+    expect(await http(`${trace.url}cdn-cgi/trace`).query(4, never)).toMatchObject({
+      ok: false,
+      kind: 'warp',
+      reason: "this host's traffic goes through Cloudflare WARP (warp=on)",
+    });
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [http(`${trace.url}cdn-cgi/trace`), ...plain.map((s) => http(s.url))],
+      quorum: 2,
+      clock: new ManualClock(),
+    });
+    expect(detection).toMatchObject({ kind: 'unverified', vetoed: 'warp' });
+  });
+
+  it('hung-trace/costs-at-most-the-settle-window/then-the-majority-wins', async () => {
+    const trace = await serve(() => ({ hang: true }));
+    const plain = [await serve(TRUTH_V4), await serve(TRUTH_V4), await serve(TRUTH_V4)];
+    const clock = new ManualClock();
+    let done = false;
+    const pending = detectPublicIp({
+      family: 4,
+      sources: [http(`${trace.url}cdn-cgi/trace`, 10_000), ...plain.map((s) => http(s.url, 10_000))],
+      quorum: 2,
+      clock,
+    }).then((d) => {
+      done = true;
+      return d;
+    });
+    // The three plain answers are in and the wait for the trace has begun.
+    await until(() => clock.pending === 1 && trace.hits === 1);
+    await clock.advance(499);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    const detection = await pending;
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH_V4 });
+    expect(await trace.waitForSocketsClosed(2000)).toBe(true);
+  });
+
+  it('hung-trace/never-waits-past-http_timeout_ms', async () => {
+    const trace = await serve(() => ({ hang: true }));
+    const plain = [await serve(TRUTH_V4), await serve(TRUTH_V4), await serve(TRUTH_V4)];
+    const clock = new ManualClock();
+    let done = false;
+    const pending = detectPublicIp({
+      family: 4,
+      sources: [
+        new HttpIpSource({ url: `${trace.url}cdn-cgi/trace`, timeoutMs: 200, clock }),
+        ...plain.map((s) => new HttpIpSource({ url: s.url, timeoutMs: 200, clock })),
+      ],
+      quorum: 2,
+      clock,
+      settleMs: 5000,
+    }).then((d) => {
+      done = true;
+      return d;
+    });
+    // The trace's request deadline and the wait for it are both armed.
+    await until(() => clock.pending === 2 && trace.hits === 1);
+    await clock.advance(199);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    const detection = await pending;
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH_V4 });
+    expect(detection.answers).toContainEqual(
+      expect.objectContaining({ source: `${trace.url}cdn-cgi/trace`, kind: 'timeout' }),
+    );
+  });
+
+  it('one-plain-of-five-hung/traces-answered/decides-at-once', async () => {
+    const traces = [
+      await serve(traceBody(TRUTH_V4, '127.0.0.1')),
+      await serve(traceBody(TRUTH_V4, '127.0.0.1')),
+    ];
+    const plain = [await serve(TRUTH_V4), await serve(TRUTH_V4)];
+    const hung = await serve(() => ({ hang: true }));
+    const clock = new ManualClock();
+    const detection = await detectPublicIp({
+      family: 4,
+      sources: [
+        ...traces.map((s) => http(`${s.url}cdn-cgi/trace`, 10_000)),
+        ...[...plain, hung].map((s) => http(s.url, 10_000)),
+      ],
+      quorum: 2,
+      clock,
+    });
+    // Decided without the clock moving: a hung plain source costs nothing.
+    expect(detection).toMatchObject({ kind: 'verified', ip: TRUTH_V4 });
+    expect(clock.pending).toBe(0);
+    expect(await hung.waitForSocketsClosed(2000)).toBe(true);
   });
 
   it('warp-egress-answer/rejected-as-cloudflare', async () => {

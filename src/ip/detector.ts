@@ -3,8 +3,11 @@
  * `decide` (src/domain/consensus.ts): a strict majority of the configured sources wins at once
  * and the other requests are cancelled, so a hung source costs nothing; a quorum without a
  * majority waits a short settle window for the rest, then the plurality wins; a tie decides
- * nothing. A trace that says this host's traffic goes through WARP vetoes the detection. The
- * sources are handed in (src/agent/ip-sources.ts builds them from the configuration).
+ * nothing. A trace that says this host's traffic goes through WARP vetoes the detection; so that
+ * a fast plain majority cannot outrun that veto, a decision waits for the trace sources still
+ * asking (`/cdn-cgi/trace`), at most the settle window — a hung trace source costs that much, a
+ * hung plain source nothing. The sources are handed in (src/agent/ip-sources.ts builds them from
+ * the configuration).
  */
 import { type Clock, systemClock } from '../clock.js';
 import { decide, explainNoQuorum, sourceLabel } from '../domain/consensus.js';
@@ -30,6 +33,18 @@ export interface DetectOptions {
   settleMs?: number;
 }
 
+/**
+ * Whether a source answers in Cloudflare's trace format (its path ends in `/cdn-cgi/trace`), so
+ * its answer can veto the detection (`warp=on`). Judged from the source's label.
+ */
+export function isTraceSource(id: string): boolean {
+  try {
+    return /\/cdn-cgi\/trace\/?$/i.test(new URL(id).pathname);
+  } catch {
+    return false;
+  }
+}
+
 /** The veto's reason: which source saw WARP, why that stops everything, and what to do. */
 function warpVeto(source: string, said: string, family: IpFamily): string {
   const key = family === 4 ? 'ip_sources' : 'ip_sources_v6';
@@ -51,6 +66,7 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
   const answers: SourceAnswer[] = [];
   const warnings: string[] = [];
   const controllers = sources.map(() => new AbortController());
+  const traces = new Set(sources.flatMap((s, i) => (isTraceSource(s.id) ? [i] : [])));
   const window = new AbortController();
   const abortAll = () => {
     window.abort();
@@ -62,6 +78,18 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
     let pending = sources.length;
     let windowOpened = false;
     let windowClosed = false;
+    /** Sources that have not answered yet, by index. */
+    const asking = new Set(sources.keys());
+    const tracePending = () => [...traces].some((i) => asking.has(i));
+    const openWindow = () => {
+      if (windowOpened) return;
+      windowOpened = true;
+      void clock.sleep(settleMs, window.signal).then(() => {
+        if (window.signal.aborted) return;
+        windowClosed = true;
+        judge();
+      });
+    };
     const finish = (detection: Detection) => {
       if (finished) return;
       finished = true;
@@ -89,6 +117,18 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
       }
       const decision = decide(answers, { sources: configured, quorum, settled: windowClosed });
       if (decision.kind === 'agreed') {
+        // A trace still asking may yet veto: wait for it, within the settle window (a trace that
+        // has not answered when it closes is given up on, as any other source).
+        if (tracePending() && !windowClosed) {
+          if (!windowOpened) {
+            logger?.debug(
+              { ip: decision.ip, agreeing: decision.agreeing.length },
+              `IPv${family}: ${decision.agreeing.length} sources agree on ${decision.ip}; waiting up to ${settleMs} ms for the trace sources (a WARP check) before deciding.`,
+            );
+          }
+          openWindow();
+          return;
+        }
         logger?.debug(
           { ip: decision.ip, agreeing: decision.agreeing.length, sources: configured },
           `IPv${family}: ${decision.agreeing.length} of ${configured} sources agree on ${decision.ip}.`,
@@ -103,13 +143,8 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
         });
       } else if (decision.kind === 'none') {
         finish(unverified(explainNoQuorum(answers, quorum, family, windowClosed ? unanswered() : [])));
-      } else if (decision.settle && !windowOpened) {
-        windowOpened = true;
-        void clock.sleep(settleMs, window.signal).then(() => {
-          if (window.signal.aborted) return;
-          windowClosed = true;
-          judge();
-        });
+      } else if (decision.settle) {
+        openWindow();
       }
     };
 
@@ -139,6 +174,7 @@ export function detectPublicIp(options: DetectOptions): Promise<Detection> {
         )
         .then((raw) => {
           pending--;
+          asking.delete(i);
           if (finished) return;
           const answer: SourceAnswer = { ...raw, source: label };
           answers.push(answer);

@@ -50,13 +50,35 @@ function bareHost(host: string): string {
     .toLowerCase();
 }
 
+/**
+ * A trace's answer. `warp=` and `gateway=` are read before `h=`: whichever host answered, a trace
+ * saying this host's traffic goes through WARP means no source sees this network's own address,
+ * so it vetoes even a trace that is otherwise refused. A key given twice vetoes if any line does.
+ */
 function parseTrace(lines: readonly string[], host: string): BodyResult {
-  const fields = new Map<string, string>();
+  const fields = new Map<string, string[]>();
   for (const line of lines) {
     const eq = line.indexOf('=');
-    fields.set(line.slice(0, eq).toLowerCase(), line.slice(eq + 1).trim());
+    const key = line.slice(0, eq).toLowerCase();
+    fields.set(key, [...(fields.get(key) ?? []), line.slice(eq + 1).trim()]);
   }
-  const h = fields.get('h');
+  const values = (key: string) => (fields.get(key) ?? []).map((v) => v.toLowerCase());
+  const warp = values('warp').find((v) => v === 'on' || v === 'plus');
+  if (warp !== undefined) {
+    return {
+      ok: false,
+      kind: 'warp',
+      reason: `this host's traffic goes through Cloudflare WARP (warp=${warp})`,
+    };
+  }
+  if (values('gateway').includes('on')) {
+    return {
+      ok: false,
+      kind: 'warp',
+      reason: "this host's traffic goes through Cloudflare WARP with Gateway (gateway=on)",
+    };
+  }
+  const h = fields.get('h')?.at(-1);
   if (h === undefined)
     return { ok: false, reason: 'trace without an h= line: cannot tell which host answered' };
   if (bareHost(h) !== bareHost(host)) {
@@ -65,23 +87,7 @@ function parseTrace(lines: readonly string[], host: string): BodyResult {
       reason: `trace answered for another host (h=${excerpt(h)}, asked ${bareHost(host)})`,
     };
   }
-  const warp = fields.get('warp')?.toLowerCase();
-  if (warp === 'on' || warp === 'plus') {
-    return {
-      ok: false,
-      kind: 'warp',
-      reason: `this host's traffic goes through Cloudflare WARP (warp=${warp})`,
-    };
-  }
-  const gateway = fields.get('gateway')?.toLowerCase();
-  if (gateway === 'on') {
-    return {
-      ok: false,
-      kind: 'warp',
-      reason: "this host's traffic goes through Cloudflare WARP with Gateway (gateway=on)",
-    };
-  }
-  return fromText(fields.get('ip') ?? '', 'trace ip=');
+  return fromText(fields.get('ip')?.at(-1) ?? '', 'trace ip=');
 }
 
 function parseJson(text: string): BodyResult {
