@@ -558,7 +558,9 @@ describe('server trouble → transient', () => {
     cf.failNext({ path: /zones$/, hang: true });
     const ctrl = new AbortController();
     const pending = client.listZones(ctrl.signal);
-    setTimeout(() => ctrl.abort(), 50);
+    // Cancel once the request has reached the server (it hangs there), not after a guessed delay.
+    await cf.waitForRequest((r) => r.path.endsWith('/zones'));
+    ctrl.abort();
     const err = await failure(pending, 'transient');
     expect(err.message).toBe('Cancelled while listing zones');
 
