@@ -206,6 +206,43 @@ export function noteSkipped(state: RecoveryState, now: number): RecoveryState {
   return state.skip_noted_at === null ? { ...state, skip_noted_at: now } : state;
 }
 
+/** What the service logs, once, when `resumeRecovery` clamped something. */
+export const FUTURE_CYCLES_WARNING =
+  'The saved power-cycle history holds times in the future: the system clock was probably set back since it was saved. They were clamped to now, so those cycles count as made now and free the budget one power_cycle_window_hours from now; if this happens at every start, check that NTP is running.';
+
+/**
+ * At start: every time of the section that lies in the future — the system clock was set back
+ * since it was saved (a Pi booting before NTP, a corrected clock) — is clamped to `now`; `clamped`
+ * says whether that happened, for one warning. Without this, cycles saved at a future date would
+ * fill the budget (and double the wait) until that date plus the window: months without an
+ * automatic cycle. A clamped cycle counts as made now, so the budget it uses frees one
+ * `power_cycle_window_hours` from now. Call it after `resumeAfterRestart` has read `current`: a
+ * start in the future there means the plug's off time is unknown, and it is switched on at once;
+ * `current.started_at` and its cycle's `at` are clamped alike, so `finishCycle` still finds it.
+ */
+export function resumeRecovery(
+  state: RecoveryState,
+  now: number,
+): { state: RecoveryState; clamped: boolean } {
+  let clamped = false;
+  const clamp = (t: number): number => {
+    if (t <= now) return t;
+    clamped = true;
+    return now;
+  };
+  const clampNull = (t: number | null): number | null => (t === null ? null : clamp(t));
+  const next: RecoveryState = {
+    ...state,
+    cycles: state.cycles.map((c) => ({ ...c, at: clamp(c.at), finished_at: clampNull(c.finished_at) })),
+    current:
+      state.current === null ? null : { ...state.current, started_at: clamp(state.current.started_at) },
+    counters_reset_at: clampNull(state.counters_reset_at),
+    exhausted_at: clampNull(state.exhausted_at),
+    skip_noted_at: clampNull(state.skip_noted_at),
+  };
+  return clamped ? { state: next, clamped } : { state, clamped };
+}
+
 /** What the agent must do first after a restart. */
 export type RestartAction =
   | { kind: 'none' }

@@ -23,7 +23,14 @@ import {
   stepHealth,
 } from '../domain/health.js';
 import { type RecoveryConfig, recoveryRound, recoveryStatus } from '../domain/recovery-policy.js';
-import { finishCycle, freshRecovery, type RecoveryState, startCycle } from '../domain/recovery-state.js';
+import {
+  FUTURE_CYCLES_WARNING,
+  finishCycle,
+  freshRecovery,
+  type RecoveryState,
+  resumeRecovery,
+  startCycle,
+} from '../domain/recovery-state.js';
 import {
   freshUptime,
   noteOutageAction,
@@ -149,8 +156,11 @@ export class WatchdogService {
     const resumed = resumeUnfinishedCycle(this.#recovery, now, this.#d.plug, logger, (plug) =>
       this.#cycleContext(plug),
     );
-    this.#recovery = resumed.state;
     this.#restartOn = resumed.task;
+    // After the unfinished cycle was read (a start in the future: switched on at once).
+    const clamped = resumeRecovery(resumed.state, now);
+    this.#recovery = clamped.state;
+    if (clamped.clamped) logger.warn(FUTURE_CYCLES_WARNING);
     this.#writeSections(now);
     void this.#d.state.persist();
 

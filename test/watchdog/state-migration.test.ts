@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { persistedStateSchema } from '../../src/state/schema.js';
+import { ManualClock } from '../fakes/clock.js';
 import { opensslAvailable } from '../fakes/mosquitto.js';
 import { makeTestPki, type TestPki } from '../fakes/tls-server.js';
 import { type Agent, logged, makeAgent, makeWorld, until, type World } from './harness.js';
@@ -175,6 +176,55 @@ describe.skipIf(!opensslAvailable())('the watchdog sections of the state file', 
       },
     ]);
     expect(status.uptime.availability_24h).toBe(100);
+  });
+
+  it('recovery saved with cycles in the future (clock set back)/clamped to now with one warning/the budget frees a window later', async () => {
+    world = await makeWorld(pki);
+    const now = world.clock.now();
+    const later = now + 300 * 86_400_000; // saved while the clock ran ~10 months ahead
+    await writeFile(
+      join(world.dir, 'state.json'),
+      JSON.stringify({
+        ...V1_FILE,
+        recovery: {
+          cycles: [0, 1, 2].map((i) => ({
+            at: later + i * 60_000,
+            finished_at: later + i * 60_000 + 40_000,
+            ok: true,
+          })),
+          power_cycles_total: 3,
+          counters_reset_at: later,
+        },
+      }),
+    );
+    const first = await agent({ clock: new ManualClock(now) });
+    const warnings = logged(first, 'warn').filter((m) =>
+      m.includes('power-cycle history holds times in the future'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/clamped to now.*check that NTP is running/);
+    expect(first.svc.status().recovery).toMatchObject({
+      last_power_cycle: new Date(now).toISOString().replace('Z', '+00:00'),
+      budget_remaining: 0,
+    });
+    await first.svc.stop();
+    const saved = persistedStateSchema.parse(await readState()).recovery;
+    expect(saved?.cycles.map((c) => [c.at, c.finished_at])).toEqual([
+      [now, now],
+      [now, now],
+      [now, now],
+    ]);
+    expect(saved).toMatchObject({ counters_reset_at: now, power_cycles_total: 3 });
+
+    // A day and an hour later the three cycles have left the 24 h window: the WAN goes down and the
+    // router is power-cycled (before the fix: budget 0 until ten months from now).
+    const nextDay = new ManualClock(now + 25 * 3_600_000);
+    const second = await agent({ clock: nextDay });
+    expect(logged(second, 'warn').filter((m) => m.includes('holds times in the future'))).toEqual([]);
+    expect(second.svc.status().recovery).toMatchObject({ budget_remaining: 3 });
+    world.setWan('down');
+    for (let i = 0; i < 40 && second.of('power_cycle_started').length === 0; i++) await second.rounds(1);
+    expect(second.of('power_cycle_started')).toHaveLength(1);
   });
 
   it('SD card/a steady hour/a handful of writes, and a health change is saved at once', async () => {
