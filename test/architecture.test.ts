@@ -19,15 +19,6 @@ const MAX_LINES = 400;
  * past the count written here. Empty this list when the splits are done.
  */
 const SIZE_ALLOWED: Readonly<Record<string, number>> = {
-  // TODO(issue 7, DNS refactor): client.ts keeps HTTP and auth; its zod schemas and the
-  // status-to-error mapping move to their own files.
-  'src/dns/cloudflare/client.ts': 663,
-  // TODO(issue 7, DNS refactor): the decisions between I/O calls (DoH verdict, record body,
-  // retry after failure) move to pure functions in src/domain/.
-  'src/reconciler/reconciler.ts': 432,
-  // TODO(issue 7, MQTT split): offline queue, reconnect policy, failure classification and topic
-  // matching move to their own files in src/mqtt/.
-  'src/mqtt/client.ts': 755,
   // TODO(watchdog service): split the service along its seams (status/persistence beside the loop).
   'src/watchdog/service.ts': 403,
   // TODO(watchdog service): transition messages (transitionMessage, isoTime) leave the machine.
