@@ -13,6 +13,8 @@ import {
 } from 'prom2javascript';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiResultOf } from '../src/agent/metrics.js';
+import { CloudflareApiError, type CloudflareFailureKind } from '../src/errors.js';
 import { makeTestPki, type TestPki } from './fakes/tls-server.js';
 import { freePort } from './helpers/net.js';
 import { makeWatchdogWorld, until, type WatchdogWorld } from './helpers/world.js';
@@ -297,5 +299,37 @@ describe('the HTTP server in the running agent', () => {
     const url = w.url;
     await w.agent.stop({ graceMs: 0 });
     await expect(call(url, '/healthz')).rejects.toThrow();
+  });
+});
+
+describe('the API call results /metrics counts (the metered DnsProvider)', () => {
+  const err = (kind: CloudflareFailureKind, message: string, status?: number) =>
+    new CloudflareApiError(kind, message, status === undefined ? {} : { status });
+  it.each([
+    ['answered/429', err('rate_limited', 'rate-limited (429)', 429), 'rate_limited'],
+    ['answered/5xx', err('transient', 'server error (HTTP 502)', 502), 'server_error'],
+    ['answered/401', err('auth', 'refused the token (401)', 401), 'client_error'],
+    ['answered/404', err('not_found', 'gone', 404), 'client_error'],
+    ['answered/2xx that does not parse', err('malformed', 'unexpected body', 200), 'server_error'],
+    [
+      'no answer/deadline',
+      err('transient', 'Cloudflare did not answer within 5000 ms while listing'),
+      'timeout',
+    ],
+    [
+      'no answer/connection refused',
+      err('transient', 'Could not reach Cloudflare while listing (ECONNREFUSED)'),
+      'network_error',
+    ],
+    ['no answer/not a Cloudflare error', new Error('socket hang up'), 'network_error'],
+    [
+      'not sent/the 429 pause',
+      err('rate_limited', "Cloudflare's rate limit is still in force for 30 s"),
+      null,
+    ],
+    ['not sent/cancelled before', err('transient', 'Cancelled before listing'), null],
+    ['not sent/the agent is stopping', err('transient', 'Cancelled while listing'), null],
+  ])('%s → %s', (_n, error, result) => {
+    expect(apiResultOf(error)).toBe(result);
   });
 });
