@@ -9,6 +9,7 @@ import {
   type CommandAnswer,
   type CommandHandlers,
   type CommandResult,
+  dispatchCommand,
   parseCommand,
   responseTopicProblem,
 } from '../commands.js';
@@ -251,17 +252,7 @@ export class MqttBridge {
   }
 
   #run(cmd: Command): Promise<CommandAnswer> {
-    const h = this.#o.commands;
-    switch (cmd.command) {
-      case 'sync':
-        return h.sync(cmd.records);
-      case 'reboot':
-        return h.reboot(cmd.offSeconds);
-      case 'probe':
-        return h.probe();
-      case 'recovery':
-        return h.recovery(cmd.enabled);
-    }
+    return dispatchCommand(this.#o.commands, cmd);
   }
 
   #responseTopicProblem(topic: string): string | null {
