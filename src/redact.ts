@@ -53,30 +53,60 @@ interface UrlParts {
   path: string;
   /** `?` or `#` when a query or fragment follows the path, else ''. */
   tail: '' | '?' | '#';
+  /**
+   * The text cannot be read safely (see `splitUrlText`): nothing after the scheme may be shown.
+   * `host` and `path` are then '' and `userInfo` is true.
+   */
+  ambiguous: boolean;
+}
+
+/** Host and port as a URL's authority holds them: a name or IPv4 literal, or `[IPv6]`, with an optional numeric port. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+(?:%[\w.~-]+)?\]|[A-Za-z0-9._~%-]+)(?::\d*)?$/;
+
+/** Whether `text` starts with what could be a host (and port), up to its first `/`, `?` or `#`. */
+function startsWithHost(text: string): boolean {
+  const end = text.search(/[/?#]/);
+  return HOST_PORT.test(end >= 0 ? text.slice(0, end) : text);
 }
 
 /**
- * Splits a URL-like text without parsing it. The user info is everything between `://` and the
- * last `@`: a password may hold any character, so nothing before that `@` can be trusted to be
- * the host or the path.
+ * Splits a URL-like text without parsing it. The user info ends at the last `@` before the first
+ * `?` or `#` (an `@` in a query or fragment, as in `?email=me@example.com`, is not user info);
+ * everything from that `?` or `#` on is the tail. A password may hold `/` (so nothing before that
+ * `@` can be trusted to be the host or the path), and, unescaped, `?` or `#` too: an `@` after the
+ * first `?` or `#` leaves two readings — user info up to the last `@` (`mqtt://u:p#ss@host`), or a
+ * query or fragment holding an `@` (`https://h/ip?from=me@x.org`). The reading whose host could
+ * not be a host is dropped (`u:p` has no numeric port; `x.org&key=…` holds `&` and `=`); when both
+ * remain, or neither, the text is `ambiguous` and nothing after the scheme is shown.
  */
 export function splitUrlText(raw: string): UrlParts {
   const sep = raw.indexOf('://');
   const scheme = sep >= 0 ? raw.slice(0, sep + 3) : '';
-  let rest = sep >= 0 ? raw.slice(sep + 3) : raw;
-  const at = rest.lastIndexOf('@');
-  const userInfo = at >= 0;
-  if (userInfo) rest = rest.slice(at + 1);
+  const text = sep >= 0 ? raw.slice(sep + 3) : raw;
+  const firstTail = text.search(/[?#]/);
+  const lastAt = text.lastIndexOf('@');
+  let at = firstTail >= 0 ? text.lastIndexOf('@', firstTail) : lastAt;
+  if (firstTail >= 0 && lastAt > firstTail) {
+    // Two readings: the user info ends at `at` (before the ? or #), or at `lastAt`.
+    const tailReading = startsWithHost(text.slice(at + 1));
+    const userInfoReading = startsWithHost(text.slice(lastAt + 1));
+    if (tailReading === userInfoReading) {
+      return { scheme, userInfo: true, host: '', path: '', tail: '', ambiguous: true };
+    }
+    if (userInfoReading) at = lastAt;
+  }
+  const rest = at >= 0 ? text.slice(at + 1) : text;
   const tailAt = rest.search(/[?#]/);
   const beforeTail = tailAt >= 0 ? rest.slice(0, tailAt) : rest;
   const tail = tailAt >= 0 ? (rest[tailAt] as '?' | '#') : '';
   const slash = beforeTail.indexOf('/');
   return {
     scheme,
-    userInfo,
+    userInfo: at >= 0,
     host: slash >= 0 ? beforeTail.slice(0, slash) : beforeTail,
     path: slash >= 0 ? beforeTail.slice(slash) : '',
     tail,
+    ambiguous: false,
   };
 }
 
@@ -84,11 +114,14 @@ export function splitUrlText(raw: string): UrlParts {
  * A URL safe to show: user info (user name and password) becomes `***`, and so does everything
  * after the first `?` or `#` (query keys, tokens). Parseable or not, the result holds no part of
  * the user info or query: `mqtt://u:p#ss@host:1883` → `mqtt://***@host:1883`,
- * `https://ip.example/ip?key=S` → `https://ip.example/ip?***`. Text without user info or query
- * comes back unchanged.
+ * `https://ip.example/ip?key=S` → `https://ip.example/ip?***`,
+ * `http://h/ip?email=me@example.com&key=S` → `http://h/ip?***`. A text that can be read two ways
+ * (`splitUrlText`) keeps only its scheme: `https://h/p?from=me@x.org` → `https://***`. Text without
+ * user info or query comes back unchanged.
  */
 export function redactUrl(raw: string): string {
   const p = splitUrlText(raw);
+  if (p.ambiguous) return `${p.scheme}${MASK}`;
   if (!p.userInfo && p.tail === '') return raw;
   return `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}${p.path}${p.tail === '' ? '' : `${p.tail}${MASK}`}`;
 }
@@ -96,6 +129,7 @@ export function redactUrl(raw: string): string {
 /** A URL's scheme and host only, for URLs whose path is a secret: `https://hc-ping.com/…`. */
 export function urlOrigin(raw: string): string {
   const p = splitUrlText(raw);
+  if (p.ambiguous) return `${p.scheme}${MASK}/…`;
   return `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}/…`;
 }
 

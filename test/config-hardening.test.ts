@@ -149,6 +149,98 @@ describe('the printed configuration hides every credential', () => {
   });
 });
 
+describe('an @ in a query or fragment (issue 6 review, point 3)', () => {
+  it.each([
+    [
+      'ip_sources',
+      'IP_SOURCES',
+      `http://127.0.0.1/ip?email=me@example.com&key=${PASSWORD}`,
+      'http://127.0.0.1/ip?***',
+    ],
+    [
+      'doh_url',
+      'DOH_URL',
+      `https://127.0.0.1/dns-query?from=me@example.com&t=${PASSWORD}`,
+      'https://127.0.0.1/dns-query?***',
+    ],
+    [
+      'heartbeat_url',
+      'HEARTBEAT_URL',
+      `https://127.0.0.1/ping/${PASSWORD}?email=me@example.com&k=1`,
+      'https://127.0.0.1/…',
+    ],
+    // Readable two ways (the @ might end a password holding ?): accepted as the URL parser reads
+    // it, and shown without anything after the scheme.
+    ['webhook_url', 'WEBHOOK_URL', `https://127.0.0.1/hook/${PASSWORD}?from=me@example.com`, 'https://***/…'],
+  ])('%s/valid-url/accepted-and-shown-without-the-key', async (key, env, url, shown) => {
+    const { config } = await load({ [env]: url });
+    const value = (config as unknown as Record<string, unknown>)[key];
+    expect(Array.isArray(value) ? value[0] : value).toBe(url);
+    const described = describeConfig(config) as unknown as Record<string, unknown>;
+    const printed = described[key];
+    expect(Array.isArray(printed) ? printed[0] : printed).toBe(shown);
+    expect(JSON.stringify(described)).not.toContain(PASSWORD);
+  });
+
+  it.each([
+    ['mqtt_url/digit-password-with-hash', { MQTT_URL: `mqtt://ddns:1234#${PASSWORD}@127.0.0.1:1883` }],
+    ['ip_sources/fragment-with-an-at', { IP_SOURCES: `https://127.0.0.1/ip#${PASSWORD}@frag` }],
+  ])('%s/hash-before-an-at/refused-without-the-secret', async (_name, env) => {
+    const problems = await problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(LINE);
+    expect(problems[0]).toContain('%23');
+    expect(problems[0]).not.toContain(PASSWORD);
+    expect(problems[0]).not.toContain('1234');
+  });
+
+  it('mqtt_url/at-in-the-path/still-refused', async () => {
+    const problems = await problemsOf({ MQTT_URL: `mqtt://ddns:12/${PASSWORD}@127.0.0.1:1883` });
+    expect(problems[0]).toContain('has an @ after its host');
+    expect(problems[0]).not.toContain(PASSWORD);
+  });
+});
+
+describe('a value that is not a URL is not shown (issue 6 review, point 4)', () => {
+  it.each([
+    ['comma', `http://usr:${PASSWORD}A,${PASSWORD}B@127.0.0.1/ip`],
+    ['space', `http://usr:${PASSWORD}A ${PASSWORD}B@127.0.0.1/ip`],
+    ['two-commas', `http://usr:${PASSWORD}A,${PASSWORD}B,C@127.0.0.1/ip`],
+  ])('ip_sources/password-split-by-the-list-parser/%s/only-index-and-fault', async (_name, value) => {
+    const problems = await problemsOf({ IP_SOURCES: value });
+    expect(problems.length).toBeGreaterThan(0);
+    for (const line of problems) {
+      expect(line).toMatch(/^ip_sources\[\d\] \(IP_SOURCES\): /);
+      expect(line).toMatch(LINE);
+      expect(line).not.toContain(PASSWORD);
+      expect(line).not.toContain('usr');
+    }
+    expect(problems.join('\n')).toContain('%2C');
+  });
+
+  it.each([
+    ['heartbeat_url', { HEARTBEAT_URL: `12345${PASSWORD}` }],
+    ['webhook_url', { WEBHOOK_URL: `${PASSWORD}.example.com/hook` }],
+    ['mqtt_url', { MQTT_URL: `ddns:${PASSWORD}` }],
+    ['ip_sources', { IP_SOURCES: `127.0.0.1/ip/${PASSWORD}` }],
+  ])('%s/no-scheme/the-whole-value-masked', async (key, env) => {
+    const problems = await problemsOf(env);
+    const line = problems.find((p) => p.startsWith(key));
+    expect(line, problems.join('\n')).toBeDefined();
+    expect(line).toMatch(LINE);
+    expect(line).toContain('no scheme');
+    expect(problems.join('\n')).not.toContain(PASSWORD);
+    expect(problems.join('\n')).not.toContain('12345');
+  });
+
+  it('mqtt_url/scheme-but-no-host/password-not-shown', async () => {
+    const problems = await problemsOf({ MQTT_URL: `mqtt://ddns:${PASSWORD}` });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(LINE);
+    expect(problems[0]).not.toContain(PASSWORD);
+  });
+});
+
 describe('MQTT topics and client ids MQTT cannot carry', () => {
   it.each([
     ['mqtt_base_topic/too-long', { MQTT_BASE_TOPIC: 'a'.repeat(70_000) }, 'mqtt_base_topic', '65,535'],

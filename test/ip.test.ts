@@ -363,6 +363,10 @@ describe('sourceLabel', () => {
     ['odd-scheme/userinfo-dropped', 'htp://u:p@ss:SECRET@h/?k=SECRET', 'htp://h/'],
     ['not-a-url/credentials-masked', 'ftp//u:SECRET@host/x?key=SECRET', '***@host/x'],
     ['not-a-url/after-scheme-masked', 'https://u:SECRET@h:99999/x?key=SECRET', 'https://***@h:99999/x'],
+    ['query-with-an-at/host-and-path-kept', 'http://h/ip?email=me@example.com&key=SECRET', 'http://h/ip'],
+    ['not-a-url/hash-in-password/all-masked', 'https://u:SECRET#x@h:99999/ip', 'https://***'],
+    ['not-a-url/question-mark-in-password/all-masked', 'https://u:SECRET?x@h:99999/ip', 'https://***'],
+    ['not-a-url/at-in-query/all-masked', 'h/ip?email=me@x.org&key=SECRET', '***'],
   ])('%s', (_name, input, expected) => {
     expect(sourceLabel(input)).toBe(expected);
   });

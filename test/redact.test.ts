@@ -49,6 +49,56 @@ describe('redactUrl hides user info and query strings, parseable or not', () => 
   });
 });
 
+describe('an @ in the query or fragment is not user info (SPEC §7)', () => {
+  it.each([
+    // The user info is looked for before the first ? or #; everything after them is masked.
+    ['query/email-then-key', `http://127.0.0.1/ip?email=me@example.com&key=${PW}`, 'http://127.0.0.1/ip?***'],
+    ['query/email-then-key/no-path', `http://h?email=me@example.com&key=${PW}`, 'http://h?***'],
+    [
+      'query/user-info-and-email',
+      `http://u:${PW}@127.0.0.1/ip?email=me@example.com&key=${PW}`,
+      'http://***@127.0.0.1/ip?***',
+    ],
+    // Passwords holding / ? # (unescaped): still masked whole.
+    ['password/slash', `mqtt://u:${PW}/x@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['password/question-mark', `mqtt://u:${PW}?x@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['password/hash', `mqtt://u:${PW}#x@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['password/slash-and-question-mark', `mqtt://u:a/${PW}?x@127.0.0.1:1883`, 'mqtt://***@127.0.0.1:1883'],
+    ['password/hash-then-query', `http://u:${PW}#x@127.0.0.1/ip?k=${PW}`, 'http://***@127.0.0.1/ip?***'],
+    // Both readings possible (a password starting with digits, or a token as user name, then ? or
+    // #; or a query or fragment whose @ is followed by a host-like word): nothing after :// shown.
+    ['ambiguous/digit-password-hash', `mqtt://u:1234#${PW}@127.0.0.1:1883`, 'mqtt://***'],
+    ['ambiguous/token-user-question-mark', `https://${PW}?x@127.0.0.1/ip`, 'https://***'],
+    ['ambiguous/digit-password-slash-question-mark', `mqtt://u:12/${PW}?x@127.0.0.1`, 'mqtt://***'],
+    ['ambiguous/fragment-at-host-like', `https://ip.example/ip#${PW}@frag`, 'https://***'],
+    ['ambiguous/query-email-last', `https://hc.example/ping/${PW}?from=me@x.org`, 'https://***'],
+    ['ambiguous/user-info-and-query-at', `https://u:${PW}@h/p?x=a@b`, 'https://***'],
+    ['ambiguous/query-at-then-path-like', `https://h/ip?a=b@c/d&k=${PW}`, 'https://***'],
+  ])('%s', (_name, input, expected) => {
+    const out = redactUrl(input);
+    expect(out).toBe(expected);
+    expect(out).not.toContain(PW);
+    expect(redactText(`failed: ${input}.`)).toBe(`failed: ${expected}.`);
+    expect(urlOrigin(input)).not.toContain(PW);
+  });
+
+  it.each([
+    ['query-email', `https://hc.example/ping/${PW}?email=me@x.org&k=1`, 'https://hc.example/…'],
+    ['ambiguous', `https://hc.example/ping/${PW}?from=me@x.org`, 'https://***/…'],
+  ])('origin/%s', (_name, input, expected) => {
+    expect(urlOrigin(input)).toBe(expected);
+  });
+
+  it.each([
+    `http://127.0.0.1/ip?email=me@example.com&key=${PW}`,
+    `mqtt://u:1234#${PW}@127.0.0.1:1883`,
+    `mqtt://u:${PW}?x@127.0.0.1:1883`,
+  ])('is idempotent/%s', (input) => {
+    const once = redactUrl(input);
+    expect(redactUrl(once)).toBe(once);
+  });
+});
+
 describe('redactText finds URLs in prose and JSON', () => {
   it.each([
     [

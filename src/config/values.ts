@@ -206,14 +206,24 @@ export interface UrlRules {
 const ESCAPES = 'in a user name or password, write # / ? @ % : as %23 %2F %3F %40 %25 %3A';
 
 /**
+ * What a problem line says instead of a value that is not a URL at all: its text is not shown, as
+ * it may be (part of) a password — a `,` or a space inside a password splits a list of URLs.
+ */
+const NOT_SHOWN = 'is not shown, as it may hold a password';
+
+/**
  * What is wrong with a URL, as `<fault> — <fix>`, or undefined. Works from the text when the URL
  * does not parse, so the user learns which part is wrong (the port, a character of the password)
- * without the password being shown.
+ * without the password being shown. A value without a scheme, or one that cannot be read as a URL
+ * at all, is not shown: nothing in it can be told apart from a password.
  */
 export function urlProblem(raw: string, rules: UrlRules): string | undefined {
   const { schemes, example } = rules;
   const shown = showUrl(raw, rules.hidePath ?? false);
   const instead = rules.passwordKey ? `, or give the password in ${rules.passwordKey}` : '';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    return `has no scheme (the value ${NOT_SHOWN}) — write it in full, e.g. ${example}`;
+  }
   const parts = splitUrlText(raw);
   if (/\s/.test(raw)) {
     return `${shown} contains a space or line break — write a space inside a URL as %20${parts.userInfo ? instead : ''}`;
@@ -230,16 +240,22 @@ export function urlProblem(raw: string, rules: UrlRules): string | undefined {
     if (parts.userInfo) {
       return `${shown} is not a valid URL: its user name or password holds a character that must be escaped — ${ESCAPES}${instead}`;
     }
-    return `${shown} is not a URL — write it in full, e.g. ${example}`;
+    return `is not a URL (its text ${NOT_SHOWN}; in a list, a , or space inside a password splits it: write them as %2C and %20) — write it in full, e.g. ${example}`;
   }
-  if (!raw.includes('://')) return `${shown} has no scheme — write it in full, e.g. ${example}`;
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (!schemes.includes(scheme))
     return `${shown} uses ${scheme}:// — use ${schemeList(schemes)}, e.g. ${example}`;
   if (url.hostname === '') return `${shown} has no host — e.g. ${example}`;
-  if (parts.userInfo && url.username === '' && url.password === '') {
+  // User info is only looked for before the first ? or # (`?email=me@example.com` is a query).
+  const authorityAndPath = raw.slice(raw.indexOf('://') + 3).split(/[?#]/, 1)[0] ?? '';
+  if (authorityAndPath.includes('@') && url.username === '' && url.password === '') {
     // `mqtt://u:12/ss@host` parses as host `u`, port 12: the @ is not where it was meant to be.
     return `${shown} has an @ after its host, so its user name and password would be read as the host — ${ESCAPES}${instead}`;
+  }
+  if (url.hash.includes('@')) {
+    // `mqtt://u:12#ss@host` parses as host `u`, port 12, fragment `ss@host`: a # in a password. No
+    // URL here needs a fragment (it is never sent), so this is refused rather than guessed at.
+    return `${shown} has a # followed by an @: a # in a user name or password must be written %23 (a #fragment is never sent, so remove it) — ${ESCAPES}${instead}`;
   }
   for (const part of [url.username, url.password]) {
     try {

@@ -124,7 +124,8 @@ export function explainNoQuorum(
  * rides there (`https://u:KEY@host/ip`, `…/ip?key=KEY`). A URL with nothing to hide is shown as
  * configured; otherwise as scheme, host, port and path. `local` / `local:IFACE` are kept. A string
  * that is not a URL loses everything after `?` or `#`, and everything from `://` (or its start)
- * to its last `@`.
+ * to its last `@`; when an `@` follows the first `?` or `#` (a password holding one, or a query
+ * holding an `@`: the text cannot say which), everything after `://`.
  */
 export function sourceLabel(spec: string): string {
   const text = spec.trim();
@@ -138,12 +139,14 @@ export function sourceLabel(spec: string): string {
     const hidden = url.username !== '' || url.password !== '' || /[?#@]/.test(text);
     return hidden ? `${url.protocol}//${url.host}${url.pathname}` : text;
   }
-  let cut = text.replace(/[?#][\s\S]*$/, '');
+  const scheme = text.indexOf('://');
+  const from = scheme >= 0 ? scheme + 3 : 0;
+  const tail = text.search(/[?#]/);
+  // An @ after the first ? or #: either a password holding ? or # or a query holding an @; neither
+  // reading is safe to show, so only the scheme is.
+  if (tail >= 0 && text.lastIndexOf('@') > tail) return `${text.slice(0, from)}***`;
+  let cut = tail >= 0 ? text.slice(0, tail) : text;
   const at = cut.lastIndexOf('@');
-  if (at >= 0) {
-    const scheme = cut.indexOf('://');
-    const from = scheme >= 0 ? scheme + 3 : 0;
-    if (at >= from) cut = `${cut.slice(0, from)}***${cut.slice(at)}`;
-  }
+  if (at >= from) cut = `${cut.slice(0, from)}***${cut.slice(at)}`;
   return cut;
 }
