@@ -68,6 +68,13 @@ export class JsonFileStore<T> implements StateStore<T> {
   /** Reads the state at start; also removes temp files that failed or killed saves left behind. */
   async load(): Promise<LoadResult<T>> {
     await this.#saving;
+    const notDir = await this.#notADirectory();
+    if (notDir !== null) {
+      // Nothing to read, set aside or restore: say the real cause, not a file that is not there.
+      const message = `${notDir}. The agent starts with a fresh state and cannot save it until then (record ids are re-read from Cloudflare, uptime history starts again).`;
+      this.#logger?.error({ dir: this.#dir }, message);
+      return { state: this.#fresh(), outcome: 'fresh', message };
+    }
     await this.#sweepTempFiles();
     const bakPath = `${this.path}.bak`;
     const main = await this.#read(this.path);
@@ -132,6 +139,19 @@ export class JsonFileStore<T> implements StateStore<T> {
       };
     }
     return { kind: 'ok', state: parsed.data };
+  }
+
+  /**
+   * `state_dir <dir> is not a directory: …` when state_dir is a file, or lies below one; null when
+   * it is a directory or does not exist yet (the first save creates it).
+   */
+  async #notADirectory(): Promise<string | null> {
+    const problem = `state_dir ${this.#dir} is not a directory: point state_dir at a folder`;
+    try {
+      return (await stat(this.#dir)).isDirectory() ? null : problem;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? problem : null;
+    }
   }
 
   /** Renames an unusable file to `<name>.corrupt-<time>`; says whether that worked. */
@@ -221,6 +241,11 @@ export class JsonFileStore<T> implements StateStore<T> {
       await syncDir(this.#dir);
     } catch (err) {
       if (tmpCreated) await rm(tmp, { force: true }).catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      const notDir = code === 'ENOTDIR' || code === 'EEXIST' ? await this.#notADirectory() : null;
+      if (notDir !== null) {
+        throw new StateError(`Could not save state to ${this.path}: ${notDir}.`, { cause: err });
+      }
       throw new StateError(
         `Could not save state to ${this.path}: ${(err as Error).message}. Check that state_dir (${this.#dir}) is writable and the disk is not full.`,
         { cause: err },

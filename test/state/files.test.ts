@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateError } from '../../src/errors.js';
+import { StateHolder } from '../../src/state/holder.js';
 import { freshState, type PersistedState, persistedStateSchema } from '../../src/state/schema.js';
 import { JsonFileStore } from '../../src/state/store.js';
 import { logSink } from '../helpers/log-sink.js';
@@ -113,5 +114,52 @@ describe('JsonFileStore: state is read only from a regular file of bounded size'
     await expect(store.save(big)).rejects.toThrow(/MiB/);
     expect(await tempFiles(dir)).toEqual([]);
     expect((await store.load()).state.public_ip.ipv4).toBe('81.2.69.1');
+  });
+});
+
+describe('JsonFileStore: state_dir that is not a directory', () => {
+  async function fileAsDir(sub = '') {
+    const base = await mkdtemp(join(tmpdir(), 'ddnsw-state-'));
+    const file = join(base, 'state-dir-is-a-file');
+    await writeFile(file, 'I am a file\n');
+    const dir = sub ? join(file, sub) : file;
+    const sink = logSink();
+    const store = new JsonFileStore<PersistedState>({
+      dir,
+      schema: persistedStateSchema as never,
+      fresh: freshState,
+      logger: sink.logger,
+    });
+    const holder = new StateHolder(freshState(), store, sink.logger, () => Date.now());
+    return { file, dir, store, sink, holder };
+  }
+
+  it.each([
+    ['is-a-regular-file', ''],
+    ['below-a-regular-file', 'state'],
+  ])('%s/load and save name the cause, nothing about moving a file', async (_name, sub) => {
+    const { dir, file, store, sink, holder } = await fileAsDir(sub);
+    const cause = `state_dir ${dir} is not a directory: point state_dir at a folder`;
+
+    const loaded = await store.load();
+    expect(loaded.outcome).toBe('fresh');
+    expect(loaded.message).toContain(cause);
+    const logged = sink.lines().map((l) => String(l['msg']));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(cause);
+    for (const line of [loaded.message ?? '', ...logged]) {
+      expect(line).not.toMatch(/moved aside|copy it elsewhere|could not be used/);
+    }
+
+    await expect(store.save(stateWith('81.2.69.1'))).rejects.toThrow(cause);
+    await expect(store.save(stateWith('81.2.69.1'))).rejects.not.toThrow(/disk is not full|moved/);
+    // The holder reports the failed save (the stop must not say it saved) and says why once.
+    sink.clear();
+    expect(await holder.persist({ force: true })).toBe(false);
+    const errors = sink.lines().filter((l) => l['level'] === 'error');
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]?.['msg'])).toContain(cause);
+    // The file in the way is untouched.
+    expect(await readFile(file, 'utf8')).toBe('I am a file\n');
   });
 });
