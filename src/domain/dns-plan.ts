@@ -16,7 +16,10 @@ export const AUTO_TTL_SECONDS = 300;
 /** What a DoH answer says about one record. */
 export type DohVerdict =
   | { kind: 'in_sync' }
-  /** Resolvers still show the old content within the TTL of our own successful write. */
+  /**
+   * Resolvers still show what our own successful write replaced (or no answer, for a record it
+   * created), within that write's TTL.
+   */
   | { kind: 'propagating'; until: number }
   /** The answer is Cloudflare's edge: the record is proxied and must be observed through the API. */
   | { kind: 'proxied' }
@@ -41,7 +44,11 @@ export function judgeDoh(answer: DohAnswer, desired: string, state: RecordState,
   ) {
     return { kind: 'proxied' };
   }
-  if (recent && ipEquals(recent.content, desired)) return { kind: 'propagating', until: recent.until };
+  // Only the content our write replaced is lag; anything else, even seconds after the write, is an
+  // edit behind our back (or a second record).
+  if (recent && ipEquals(recent.content, desired) && lagExplains(state.stale_answer, addresses)) {
+    return { kind: 'propagating', until: recent.until };
+  }
   return addresses.length === 0 ? { kind: 'missing' } : { kind: 'differs', observed: addresses };
 }
 
@@ -51,6 +58,17 @@ function recentWrite(state: RecordState, now: number): { content: string; until:
   const ttl = state.ttl === null || state.ttl === 1 ? AUTO_TTL_SECONDS : state.ttl;
   const until = state.last_update + ttl * 1000;
   return now < until ? { content: state.last_written_content, until } : null;
+}
+
+/** Whether `addresses` is the answer resolver lag explains (`stale_answer`), in any order. */
+export function lagExplains(staleAnswer: string | null | undefined, addresses: readonly string[]): boolean {
+  if (staleAnswer === null || staleAnswer === undefined) return false;
+  const known = staleAnswer === '' ? [] : staleAnswer.split(',');
+  return (
+    known.length === addresses.length &&
+    known.every((k) => addresses.some((a) => ipEquals(a, k))) &&
+    addresses.every((a) => known.some((k) => ipEquals(a, k)))
+  );
 }
 
 /** Cloudflare holds the desired content; resolvers still answer something else. */
@@ -66,8 +84,11 @@ export type Sighting =
 
 /** What a record needs after it was looked at. */
 export type Observation =
-  /** Settled in sync: no API call, no write. `proxied`: DoH showed Cloudflare's edge. */
-  | { kind: 'in_sync'; proxied?: true }
+  /**
+   * Settled in sync: no API call, no write. `proxied`: DoH showed Cloudflare's edge. `lagOver`:
+   * resolvers show the desired content, so an older answer seen again later is not lag.
+   */
+  | { kind: 'in_sync'; proxied?: true; lagOver?: true }
   /** Cloudflare holds it and resolvers lag: status `updating`, no API call, no write. */
   | { kind: 'updating'; message: string }
   /** DoH failed and there is no other way to look (no API token). */
@@ -87,11 +108,14 @@ export type Observation =
     };
 
 /**
- * What was seen means for the record. DNS-only records: DoH equal to the desired address → in
- * sync; our own write's old content within its TTL → updating; a disagreement the API showed to be
- * resolver lag minutes ago → updating; any other disagreement → write, after an API read when we
- * wrote or saw this very content (someone may have added a second record: never write it again
- * blindly). Proxied records and uncertain answers → the API, cached for an hour.
+ * What was seen means for the record (SPEC §3). DNS-only records: DoH equal to the desired address
+ * → in sync. Disagreement that lag explains is held, without a write or an API call: the content
+ * our own write replaced within its TTL (or no answer yet for a record it created), or the very
+ * answer resolvers gave when the API last confirmed the desired content, for API_RECHECK_MS. Any
+ * other answer is drift — an edit behind our back, even seconds after our write: written again,
+ * after one API read when we wrote or saw the desired content (the read confirms the edit, finds a
+ * second record — a conflict, never a rewrite loop — or shows that Cloudflare holds ours). Proxied
+ * records and uncertain answers → the API, cached for an hour.
  */
 export function planObservation(
   sighting: Sighting,
@@ -110,7 +134,7 @@ export function planObservation(
   const verdict = judgeDoh(sighting.answer, desired, state, now);
   switch (verdict.kind) {
     case 'in_sync':
-      return { kind: 'in_sync' };
+      return { kind: 'in_sync', lagOver: true };
     case 'propagating':
       return {
         kind: 'updating',
@@ -124,12 +148,14 @@ export function planObservation(
       return { kind: 'check', readApi: true };
     case 'differs':
     case 'missing': {
-      // The API showed this content minutes ago: resolvers are lagging (a negative cache of a new
-      // name lasts up to 30 min). No write, no API call.
-      if (apiCacheFresh(state, desired, now, API_RECHECK_MS))
+      // The API showed the desired content minutes ago while resolvers gave this very answer (a
+      // negative cache of a new name lasts up to 30 min): they are lagging. No write, no API call.
+      const addresses = verdict.kind === 'differs' ? verdict.observed : [];
+      if (apiCacheFresh(state, desired, now, API_RECHECK_MS) && lagExplains(state.stale_answer, addresses)) {
         return { kind: 'updating', message: LAGGING_MESSAGE };
-      // We wrote, or the API showed, this exact content and resolvers still disagree: look at the
-      // record itself rather than writing it again (someone may have added a second record).
+      }
+      // Drift. We wrote, or the API showed, this exact content and resolvers disagree: one API read
+      // confirms the edit before it is written again (someone may have added a second record).
       const wroteThis = state.last_written_content !== null && ipEquals(state.last_written_content, desired);
       const sawThis = state.api_checked_ip !== null && ipEquals(state.api_checked_ip, desired);
       const observed = verdict.kind === 'differs' ? verdict.observed.join(',') : null;
@@ -138,12 +164,17 @@ export function planObservation(
   }
 }
 
-/** The API shows the desired content: in sync, or `updating` while resolvers still disagree. */
-export function confirmedByApi(disagrees: boolean): {
+/**
+ * The API shows the desired content: in sync, or `updating` while resolvers still disagree — and
+ * then their answer is lag (`staleAnswer`), held for API_RECHECK_MS while they keep giving it.
+ */
+export function confirmedByApi(disagreement: { observed: string | null } | undefined): {
   status: 'in_sync' | 'updating';
   message: string | null;
+  staleAnswer?: string;
 } {
-  return disagrees ? { status: 'updating', message: LAGGING_MESSAGE } : { status: 'in_sync', message: null };
+  if (!disagreement) return { status: 'in_sync', message: null };
+  return { status: 'updating', message: LAGGING_MESSAGE, staleAnswer: disagreement.observed ?? '' };
 }
 
 /** What the API's records of one name and type mean for the desired content. */
@@ -197,9 +228,23 @@ export function gate(
   return null;
 }
 
-/** Writes closer together than min_update_interval_seconds are deferred (not dropped). */
-export function deferUntil(state: RecordState, now: number, minIntervalMs: number): number | null {
+/**
+ * Changes closer together than min_update_interval_seconds are deferred (not dropped), so a
+ * flapping address does not hammer the API. Restoring the content we last wrote (`desired` equal
+ * to it: repairing an edit behind our back) is not a change of address: it is never deferred.
+ */
+export function deferUntil(
+  state: RecordState,
+  now: number,
+  minIntervalMs: number,
+  desired?: string,
+): number | null {
   if (state.last_update === null || minIntervalMs <= 0) return null;
+  const repair =
+    desired !== undefined &&
+    state.last_written_content !== null &&
+    ipEquals(state.last_written_content, desired);
+  if (repair) return null;
   const until = state.last_update + minIntervalMs;
   return now < until ? until : null;
 }

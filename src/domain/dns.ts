@@ -95,6 +95,13 @@ export interface RecordState {
   /** When the API was last read for this record (proxied records are re-read at most hourly). */
   api_checked_at: number | null;
   api_checked_ip: string | null;
+  /**
+   * A DoH answer that resolver lag explains, so it is not drift: what our last write replaced
+   * (`''` when it created the record: resolvers may not know the name yet), or what resolvers
+   * answered when the API last confirmed the desired content. Addresses joined by `,`; null or
+   * absent when none (then any disagreement is checked through the API).
+   */
+  stale_answer?: string | null;
   error: string | null;
   /** A human sentence about the current status (what would change in dry-run, why deferred…). */
   message: string | null;

@@ -236,6 +236,7 @@ export class Reconciler {
     const seen = planObservation(await this.#look(rc, type, st, signal), st, desired, now, provider !== null);
     if (seen.kind === 'in_sync') {
       if (seen.proxied) st.proxied = true;
+      if (seen.lagOver && st.stale_answer != null) st.stale_answer = null;
       return this.#book.settled(st, 'in_sync', desired, null);
     }
     if (seen.kind === 'updating') {
@@ -269,16 +270,17 @@ export class Reconciler {
 
     const existing = await this.#find(rc, type, st, desired, seen.readApi, seen.dohFailed === true, signal);
     if (existing === 'settled') {
-      const confirmed = confirmedByApi(seen.disagrees !== undefined);
+      const confirmed = confirmedByApi(seen.disagrees);
       this.#book.settled(st, 'in_sync', desired, null);
       if (confirmed.status === 'updating') {
         st.status = confirmed.status;
         st.message = confirmed.message;
+        st.stale_answer = confirmed.staleAnswer ?? null;
       }
       return null;
     }
 
-    const deferred = deferUntil(st, now, config.min_update_interval_seconds * 1000);
+    const deferred = deferUntil(st, now, config.min_update_interval_seconds * 1000, desired);
     if (deferred !== null) {
       st.status = 'out_of_sync';
       st.message = `change deferred until ${new Date(deferred).toISOString()} (min_update_interval_seconds)`;

@@ -130,6 +130,8 @@ export class RecordBook {
     st.content = item.desired;
     st.last_update = now;
     st.last_written_content = item.desired;
+    // Resolvers may keep answering what this write replaced (nothing, for a new record) for its TTL.
+    st.stale_answer = item.op.kind === 'patch' ? item.op.old : '';
     st.api_checked_at = now;
     st.api_checked_ip = item.desired;
     st.failures = 0;

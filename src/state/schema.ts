@@ -44,6 +44,11 @@ export const recordStateSchema = z.object({
   /** When the API was last read for this record (proxied records are re-read at most hourly). */
   api_checked_at: nullableTime,
   api_checked_ip: nullableString,
+  /**
+   * A DoH answer resolver lag explains (not drift); see RecordState in src/domain/dns.ts. Optional:
+   * files written before it existed load and save unchanged.
+   */
+  stale_answer: z.string().nullable().optional(),
   error: nullableString,
   /** A human sentence about the current status (what would change in dry-run, why deferred…). */
   message: nullableString,

@@ -70,8 +70,43 @@ describe('judgeDoh', () => {
     [
       'propagation/old-content-within-ttl-of-our-write',
       { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
-      st({ last_update: NOW - 30_000, last_written_content: '81.2.69.1', ttl: 60 }),
+      st({
+        last_update: NOW - 30_000,
+        last_written_content: '81.2.69.1',
+        ttl: 60,
+        stale_answer: '81.2.69.9',
+      }),
       'propagating',
+    ],
+    [
+      'propagation/new-name-no-answer-yet-within-ttl-of-our-create',
+      { kind: 'nxdomain' },
+      st({ last_update: NOW - 30_000, last_written_content: '81.2.69.1', ttl: 60, stale_answer: '' }),
+      'propagating',
+    ],
+    [
+      'drift/third-content-seconds-after-our-write',
+      { kind: 'answer', addresses: ['81.2.69.99'], ttl: 60 },
+      st({ last_update: NOW - 3_000, last_written_content: '81.2.69.1', ttl: 60, stale_answer: '81.2.69.9' }),
+      'differs',
+    ],
+    [
+      'drift/no-answer-seconds-after-our-patch-is-a-deletion',
+      { kind: 'nodata' },
+      st({ last_update: NOW - 3_000, last_written_content: '81.2.69.1', ttl: 60, stale_answer: '81.2.69.9' }),
+      'missing',
+    ],
+    [
+      'drift/second-record-seconds-after-our-write',
+      { kind: 'answer', addresses: ['81.2.69.1', '81.2.69.99'], ttl: 60 },
+      st({ last_update: NOW - 3_000, last_written_content: '81.2.69.1', ttl: 60, stale_answer: '81.2.69.9' }),
+      'differs',
+    ],
+    [
+      'drift/replaced-content-unknown-so-nothing-is-taken-for-lag',
+      { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
+      st({ last_update: NOW - 3_000, last_written_content: '81.2.69.1', ttl: 60, stale_answer: null }),
+      'differs',
     ],
     [
       'propagation/ttl-passed-is-drift',
@@ -82,7 +117,12 @@ describe('judgeDoh', () => {
     [
       'propagation/auto-ttl-counts-as-300s',
       { kind: 'answer', addresses: ['81.2.69.9'], ttl: 60 },
-      st({ last_update: NOW - 200_000, last_written_content: '81.2.69.1', ttl: 1 }),
+      st({
+        last_update: NOW - 200_000,
+        last_written_content: '81.2.69.1',
+        ttl: 1,
+        stale_answer: '81.2.69.9',
+      }),
       'propagating',
     ],
     [
@@ -127,11 +167,11 @@ describe('planObservation (what was seen means for the record)', () => {
       false,
       { kind: 'cannot_observe', error: 'cannot observe: timeout' },
     ],
-    ['doh/equal/in-sync-no-call', answer(D), {}, true, { kind: 'in_sync' }],
+    ['doh/equal/in-sync-no-call-lag-over', answer(D), {}, true, { kind: 'in_sync', lagOver: true }],
     [
       'doh/old-content-within-ttl-of-our-write/updating-no-call',
       answer('81.2.69.9'),
-      { last_update: NOW - 30_000, last_written_content: D, ttl: 60 },
+      { last_update: NOW - 30_000, last_written_content: D, ttl: 60, stale_answer: '81.2.69.9' },
       true,
       {
         kind: 'updating',
@@ -160,11 +200,53 @@ describe('planObservation (what was seen means for the record)', () => {
       { kind: 'check', readApi: true },
     ],
     [
-      'doh/differs/api-showed-desired-minutes-ago/updating-no-call',
+      'doh/differs/api-confirmed-ours-minutes-ago-while-resolvers-gave-this-answer/updating-no-call',
       answer('81.2.69.9'),
-      apiSawIt,
+      { ...apiSawIt, stale_answer: '81.2.69.9' },
       true,
       { kind: 'updating', message: 'Cloudflare holds the new address; resolvers have not caught up yet' },
+    ],
+    [
+      'drift/edit-seconds-after-our-write/one-api-read-then-repair',
+      answer('81.2.69.99'),
+      {
+        ...apiSawIt,
+        last_update: NOW - 3_000,
+        last_written_content: D,
+        api_checked_at: NOW - 3_000,
+        ttl: 60,
+        stale_answer: '81.2.69.9',
+      },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: '81.2.69.99' } },
+    ],
+    [
+      'drift/edit-minutes-after-the-api-confirmed-ours/not-taken-for-lag',
+      answer('81.2.69.99'),
+      { ...apiSawIt, stale_answer: '81.2.69.9' },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: '81.2.69.99' } },
+    ],
+    [
+      'drift/second-record-seconds-after-our-write/api-read-finds-the-conflict',
+      answer(D, '81.2.69.99'),
+      { ...apiSawIt, last_update: NOW - 3_000, last_written_content: D, ttl: 60, stale_answer: '81.2.69.9' },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: `${D},81.2.69.99` } },
+    ],
+    [
+      'lag/new-name-no-answer-yet-after-our-create/updating-no-call',
+      { kind: 'doh', answer: { kind: 'nxdomain' } },
+      { ...apiSawIt, last_update: NOW - 120_000, last_written_content: D, ttl: 60, stale_answer: '' },
+      true,
+      { kind: 'updating', message: 'Cloudflare holds the new address; resolvers have not caught up yet' },
+    ],
+    [
+      'drift/no-answer-after-our-patch-is-a-deletion/api-read-then-create',
+      { kind: 'doh', answer: { kind: 'nxdomain' } },
+      { ...apiSawIt, last_update: NOW - 3_000, last_written_content: D, ttl: 60, stale_answer: '81.2.69.9' },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: null } },
     ],
     [
       'doh/differs/ip-changed/write-by-cached-id-without-a-read',
@@ -201,11 +283,24 @@ describe('planObservation (what was seen means for the record)', () => {
 
 describe('confirmedByApi / blockLifted', () => {
   it.each([
-    ['api-right/resolvers-agree/in-sync', false, { status: 'in_sync', message: null }],
+    ['api-right/resolvers-agree/in-sync', undefined, { status: 'in_sync', message: null }],
     [
-      'api-right/resolvers-disagree/updating',
-      true,
-      { status: 'updating', message: 'Cloudflare holds the new address; resolvers have not caught up yet' },
+      'api-right/resolvers-show-another-address/updating-and-that-answer-is-lag',
+      { observed: '81.2.69.99' },
+      {
+        status: 'updating',
+        message: 'Cloudflare holds the new address; resolvers have not caught up yet',
+        staleAnswer: '81.2.69.99',
+      },
+    ],
+    [
+      'api-right/resolvers-show-no-answer/updating-and-no-answer-is-lag',
+      { observed: null },
+      {
+        status: 'updating',
+        message: 'Cloudflare holds the new address; resolvers have not caught up yet',
+        staleAnswer: '',
+      },
     ],
   ] as const)('%s', (_n, disagrees, expected) => {
     expect(confirmedByApi(disagrees)).toEqual(expected);
@@ -272,6 +367,15 @@ describe('deferUntil (min_update_interval_seconds)', () => {
     ['min-0-never-defers', NOW - 1, 0, null],
   ] as const)('%s', (_n, last, min, expected) => {
     expect(deferUntil(st({ last_update: last }), NOW, min)).toBe(expected);
+  });
+
+  it.each([
+    ['new-address-30s-after-our-write/deferred', '81.2.69.1', '81.2.69.2', NOW + 30_000],
+    ['repair-of-our-own-content-30s-after-our-write/not-deferred', '81.2.69.1', '81.2.69.1', null],
+    ['repair/other-spelling-of-the-same-address/not-deferred', '2001:db8::1', '2001:db8:0:0::1', null],
+  ] as const)('%s', (_n, written, desired, expected) => {
+    const s = st({ last_update: NOW - 30_000, last_written_content: written });
+    expect(deferUntil(s, NOW, 60_000, desired)).toBe(expected);
   });
 });
 
