@@ -225,7 +225,10 @@ describe.skipIf(!opensslAvailable())('resource hygiene', () => {
             clock,
           },
         );
-        expect(round.wan.map((r) => r.failure)).toEqual(['timeout', 'refused']);
+        // The hung server always times out; the closed port refuses — or, on a machine so loaded
+        // that the refusal takes longer than the 15 ms deadline, times out too. Either way it failed.
+        expect(round.wan[0]?.failure).toBe('timeout');
+        expect(['refused', 'timeout']).toContain(round.wan[1]?.failure);
       }
 
       await expect.poll(() => hung.openConnections(), { timeout: 2000, interval: 5 }).toBe(0);
