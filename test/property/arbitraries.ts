@@ -31,7 +31,7 @@ export function params<T>(numRuns: number): fc.Parameters<T> {
 
 // ───────────────────────── hostile input ─────────────────────────
 
-/** Arbitrary bytes: random, or text made invalid UTF-8 (lone continuation bytes, overlongs, cut sequences). */
+/** Arbitrary bytes, short or up to `maxLength`, or text made invalid UTF-8 (lone continuation bytes, overlongs, cut sequences). */
 export function bytes(maxLength: number): fc.Arbitrary<Buffer> {
   const invalid = fc.constantFrom(
     [0x80],
@@ -43,7 +43,9 @@ export function bytes(maxLength: number): fc.Arbitrary<Buffer> {
     [0x00],
   );
   return fc.oneof(
+    // fast-check keeps lengths small by default: the second draws lengths across the whole range.
     fc.uint8Array({ maxLength }).map((a) => Buffer.from(a)),
+    fc.uint8Array({ maxLength, size: 'max' }).map((a) => Buffer.from(a)),
     fc
       .tuple(fc.string({ maxLength: Math.min(maxLength, 64) }), invalid, fc.string({ maxLength: 16 }))
       .map(([a, bad, b]) => Buffer.concat([Buffer.from(a), Buffer.from(bad), Buffer.from(b)])),
@@ -108,7 +110,7 @@ export function jsonValue(maxDepth = 3): fc.Arbitrary<unknown> {
 }
 
 /** JSON text that JSON.parse reads as something JSON.stringify would never write (1e400 → Infinity). */
-export const odd_json_numbers = [
+export const ODD_JSON_NUMBERS = [
   '1e400',
   '-1e400',
   '1e-400',

@@ -92,8 +92,8 @@ function exchange(port: number, request: Buffer): Promise<Response | { dropped: 
     const socket = connect({ host: '127.0.0.1', port });
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve({ dropped: 'no answer within 5 s' });
-    }, 5_000);
+      resolve({ dropped: 'no answer within 15 s' });
+    }, 15_000);
     const finish = (why: string) => {
       clearTimeout(timer);
       const parsed = parseResponse(Buffer.concat(chunks));

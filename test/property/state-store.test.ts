@@ -19,7 +19,7 @@ import { uptimeStateSchema } from '../../src/domain/uptime.js';
 import { freshState, type PersistedState, persistedStateSchema } from '../../src/state/schema.js';
 import { JsonFileStore } from '../../src/state/store.js';
 import { logSink } from '../helpers/log-sink.js';
-import { anyText, bytes, jsonValue, nested, odd_json_numbers, params } from './arbitraries.js';
+import { anyText, bytes, jsonValue, nested, ODD_JSON_NUMBERS, params } from './arbitraries.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const MAX_TIME = 253_402_300_799_999;
@@ -217,7 +217,7 @@ function content(deep: boolean): fc.Arbitrary<Buffer> {
     {
       weight: 2,
       arbitrary: fc
-        .tuple(anyDocument, fc.constantFrom(...odd_json_numbers), fc.nat(20))
+        .tuple(anyDocument, fc.constantFrom(...ODD_JSON_NUMBERS), fc.nat(20))
         .map(([d, n, which]) => {
           let i = 0;
           return Buffer.from(
