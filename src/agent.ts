@@ -70,6 +70,11 @@ export interface AgentOptions {
 const DNS_LOOP = 'DNS';
 const PROBE_LOOP = 'probe';
 
+/** How a stop ended: `saved` is false when the final state save failed (the reason is logged). */
+export interface StopOutcome {
+  saved: boolean;
+}
+
 export class Agent {
   readonly config: Config;
   readonly logger: Logger;
@@ -101,7 +106,7 @@ export class Agent {
   #metrics: Metrics | null = null;
   #liveness: Liveness | null = null;
   #http: HttpServerHandle | null = null;
-  #stopped: Promise<void> | null = null;
+  #stopped: Promise<StopOutcome> | null = null;
 
   private constructor(options: AgentOptions, state: StateHolder) {
     const { config, logger } = options;
@@ -359,12 +364,12 @@ export class Agent {
    * the HTTP server, a last state save, `offline`, the broker and the heartbeat's exit ping.
    * Never throws.
    */
-  stop(options: { graceMs?: number; exitCode?: number } = {}): Promise<void> {
+  stop(options: { graceMs?: number; exitCode?: number } = {}): Promise<StopOutcome> {
     this.#stopped ??= this.#stop(options.graceMs ?? 2000, options.exitCode ?? 0);
     return this.#stopped;
   }
 
-  async #stop(graceMs: number, exitCode: number): Promise<void> {
+  async #stop(graceMs: number, exitCode: number): Promise<StopOutcome> {
     this.#stopping = true;
     this.#stopWatch.abort();
     const stopping = this.scheduler.stop();
@@ -385,7 +390,7 @@ export class Agent {
     await watchdog;
     this.#plug?.close?.();
     await this.#http?.close();
-    await this.#state?.persist({ force: true });
+    const saved = (await this.#state?.persist({ force: true })) ?? true;
     // Last state, then `offline`, then the broker (if we run it).
     this.#bridge?.publishState(true);
     this.#bridge?.stop();
@@ -393,5 +398,6 @@ export class Agent {
     await this.#broker?.close();
     await this.#webhook?.flush();
     await this.#heartbeat?.ping('exit', { exitCode });
+    return { saved };
   }
 }

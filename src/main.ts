@@ -105,10 +105,17 @@ export async function runAgent(
       hard = setTimeout(() => void forceStop('Stopping took too long'), STOP_HARD_LIMIT_MS);
       hard.unref();
       agent.stop({ graceMs: STOP_GRACE_MS }).then(
-        () => {
+        ({ saved }) => {
           if (forced) return;
-          logger.info('Stopped cleanly.');
-          finish(0);
+          if (saved) {
+            logger.info('Stopped cleanly.');
+            finish(0);
+            return;
+          }
+          logger.error(
+            'Stopped, but the final state could not be saved (the reason is logged above); the next start uses the last state that was saved. Fix state_dir (a writable folder with free space) before starting again.',
+          );
+          finish(2);
         },
         (err) => {
           if (forced) return;

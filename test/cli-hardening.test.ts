@@ -200,6 +200,38 @@ describe('signals', () => {
   });
 });
 
+describe('stop with a state that cannot be saved', () => {
+  it('run/state_dir is a file → SIGTERM says the state was not saved and exits 2, not "Stopped cleanly"', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ddnsw-notdir-'));
+    const notADir = join(dir, 'afile');
+    await writeFile(notADir, 'not a folder');
+    const echo = await startEchoServer(() => ({ body: '81.2.69.160' }));
+    const port = await freePort();
+    let child: ChildProcess | undefined;
+    const done = runBin(
+      ['run'],
+      loopbackEnv({
+        STATE_DIR: notADir,
+        RECORDS: 'home.example.com',
+        IP_SOURCES: `${echo.url}/a,${echo.url}/b`,
+        EMBEDDED_BROKER_PORT: String(port),
+      }),
+      { onSpawn: (c) => (child = c) },
+    );
+    try {
+      await waitForOutput(child!.stdout!, /is not a directory/);
+      child!.kill('SIGTERM');
+      const r: BinRun = await done;
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(2);
+      expect(r.stdout).toContain('the final state could not be saved');
+      expect(r.stdout).not.toContain('Stopped cleanly');
+    } finally {
+      await echo.close();
+    }
+  });
+});
+
 /** Resolves once `path` exists (the agent's own first save), checking every 10 ms. */
 async function waitForFile(path: string): Promise<void> {
   while (!existsSync(path)) await new Promise((r) => setTimeout(r, 10));

@@ -727,7 +727,9 @@ describe('add-on: the broker comes from the Supervisor', () => {
       store: null,
       env: { SUPERVISOR_TOKEN: 'supervisor-token-123', SUPERVISOR_URL: sup.url },
     });
-    cleanups.push(() => agent.stop({ graceMs: 0 }));
+    cleanups.push(async () => {
+      await agent.stop({ graceMs: 0 });
+    });
     await agent.start();
     const obs = await Observer.connect(b.url, { username: 'addons', password: 'broker-pw-from-supervisor' });
     cleanups.push(() => obs.close());
@@ -759,7 +761,9 @@ describe('add-on: the broker comes from the Supervisor', () => {
       store: null,
       env: { SUPERVISOR_TOKEN: 'supervisor-token-123', SUPERVISOR_URL: sup.url },
     });
-    cleanups.push(() => agent.stop({ graceMs: 0 }));
+    cleanups.push(async () => {
+      await agent.stop({ graceMs: 0 });
+    });
     await agent.start();
     const obs = await Observer.connect(`mqtt://127.0.0.1:${port}`);
     cleanups.push(() => obs.close());
