@@ -100,8 +100,10 @@ describe('MQTT command payloads (property)', () => {
           return;
         }
 
-        // Accepted: only known commands of at most 4 KiB, without unknown fields.
+        // Accepted: only known commands of at most 4 KiB, without unknown fields; never an empty
+        // reboot (SPEC §6: that is what clearing a retained reboot by hand sends).
         expect(known).toBe(true);
+        if (cmd === 'reboot') expect(text).not.toBe('');
         expect(size).toBeLessThanOrEqual(MAX_COMMAND_BYTES);
         const value = result.value;
         expect(value.command).toBe(cmd);
@@ -156,6 +158,23 @@ describe('MQTT command payloads (property)', () => {
       ),
       params(500),
     );
+  });
+
+  it('reboot/empty or blank payload/is refused, naming PRESS', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(' ', '\t', '\r', '\n'), { size: 'max', maxLength: 64 }),
+        (blanks) => {
+          const result = parseCommand('reboot', Buffer.from(blanks.join('')));
+          expect(result.kind).toBe('invalid');
+          if (result.kind === 'invalid') expect(result.reason).toMatch(/PRESS/);
+        },
+      ),
+      params(100),
+    );
+    for (const payload of ['PRESS', 'press', '{}', '{"off_seconds":30}']) {
+      expect(parseCommand('reboot', Buffer.from(payload)).kind).toBe('ok');
+    }
   });
 
   it('size/over 4 KiB, read or not/is refused with the limit in the reason', () => {
