@@ -33,6 +33,7 @@ Options:
   -c, --config FILE   options file (YAML or JSON); also CONFIG_FILE
   -h, --help          show this help
   -v, --version       print the version
+      --forever       (demo) keep the simulated world running after the story, until Ctrl+C
 
 Every option can also be set in the environment in UPPER_SNAKE_CASE (RECORDS=home.example.com,
 CLOUDFLARE_API_TOKEN=…, or CLOUDFLARE_API_TOKEN_FILE=/run/secrets/token). See docs/configuration.md.
@@ -52,6 +53,7 @@ export async function cli(
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        forever: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -73,9 +75,13 @@ export async function cli(
     );
     return EXIT.config;
   }
+  if (parsed.values.forever && command !== 'demo') {
+    process.stderr.write('--forever only applies to demo: run ddns-watchdog demo --forever.\n');
+    return EXIT.config;
+  }
   if (command === 'demo') {
     const { runDemo } = await import('./demo.js');
-    return runDemo({ env });
+    return runDemo({ env, forever: parsed.values.forever === true, signals });
   }
 
   if (command === 'check') {
