@@ -36,6 +36,7 @@ import { recordKey } from '../state/schema.js';
 import { OutageLog } from './outage-log.js';
 import { detectPublicIp } from './public-ip.js';
 import { RecordBook } from './record-book.js';
+import { runLimited } from './run-limited.js';
 import {
   type CycleResult,
   conflictError,
@@ -70,20 +71,6 @@ export interface CycleOptions {
 
 /** How many records are observed (DoH or API reads) at once. */
 const OBSERVE_CONCURRENCY = 8;
-
-/** Runs the tasks with at most `limit` in flight; results keep the tasks' order. */
-async function runLimited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
