@@ -40,6 +40,13 @@ export interface DemoOptions {
   signals?: ProcessSignals;
   /** Where the timeline goes (default stdout). */
   write?: (text: string) => void;
+  /** Where problems go (default stderr). */
+  writeError?: (text: string) => void;
+  /**
+   * Test-only: changes to the configuration the demo builds, to prove that the loopback check
+   * refuses anything else. Never set by the CLI.
+   */
+  overrides?: Partial<Config>;
   clock?: Clock;
   random?: Random;
 }
@@ -51,6 +58,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
   const write = o.write ?? ((text: string) => void process.stdout.write(text));
+  const writeError = o.writeError ?? ((text: string) => void process.stderr.write(text));
   const timeline = createTimeline({
     clock,
     write,
@@ -75,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const brokerPort = await freePort(o.forever ? FOREVER_PORTS.broker : undefined);
     let httpPort = await freePort(o.forever ? FOREVER_PORTS.http : undefined);
     while (httpPort === brokerPort) httpPort = await freePort();
-    const config = await buildDemoConfig({
+    const built = await buildDemoConfig({
       cloudflareApiUrl: w.cloudflare.apiUrl,
       dohUrl: w.cloudflare.dohUrl,
       ipSources: w.ipEcho.urls,
@@ -87,10 +95,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       stateDir,
       token,
     });
+    const config: Config = { ...built, ...o.overrides };
     secrets = secretValues(config);
     const problems = nonLoopbackProblems(config);
     if (problems.length > 0) {
-      process.stderr.write(
+      writeError(
         `The demo refused to start: its configuration would reach beyond this machine:\n${problems.map((p) => `  - ${p}`).join('\n')}\nThis is a bug in the demo; please report it with these lines.\n`,
       );
       return 2;
@@ -126,7 +135,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   } catch (err) {
     if (err instanceof StoryStopped || stop.signal.aborted) return 0;
     const why = err instanceof StoryStalled ? err.message : `it failed: ${errorMessage(err)}`;
-    process.stderr.write(
+    writeError(
       `The demo stopped early: ${redactText(why, secrets)}. On a busy machine a step can take longer; run it again, and if it keeps failing please report this line.\n`,
     );
     return 2;

@@ -14,8 +14,8 @@ import { type DemoRouter, startDemoRouter } from './router.js';
 import { type DemoPlug, startDemoPlug } from './tasmota.js';
 import { type DemoWan, startDemoWan } from './wan.js';
 
-/** How long the router takes to boot once its power is back. */
-export const ROUTER_BOOT_MS = 1500;
+/** How long the router takes to boot once its power is back (about the demo's boot grace). */
+export const ROUTER_BOOT_MS = 4000;
 /** The line comes up at most this long after the router booted (see `lineSync`). */
 const LINE_SYNC_MAX_MS = 10_000;
 /** How long after the agent's refused attempt the line comes up. */
@@ -92,9 +92,10 @@ export async function startDemoWorld(o: {
   /**
    * After the boot the modem syncs the line. It comes up just after the agent next tries to reach
    * beyond the router (its DNS loop asking an IP echo service, refused), or after LINE_SYNC_MAX_MS.
-   * Tying it to that moment keeps the story in one order on every run: the DNS loop has just asked,
-   * so the watchdog sees the WAN restored and runs its own DNS cycle at once, before the loop asks
-   * again.
+   * With the boot about as long as the agent's boot grace, that keeps the story in one order on
+   * every run: the DNS loop has just asked, so the watchdog sees the WAN restored and runs its own
+   * DNS cycle at once, seconds before the loop asks again. (On a real network, with a 10-minute
+   * boot grace and a DNS cycle every minute, the loop usually finds the new address first.)
    */
   const lineSync = async (): Promise<void> => {
     await new Promise<void>((resolve) => {
