@@ -1,29 +1,19 @@
-/**
- * The composition root: builds the running agent from a validated configuration. Adapters are
- * created here and only here (with the helpers in src/agent/: the IP sources, the MQTT start-up,
- * the watchdog's plug, router and probes, the HTTP face, the metrics taps), then handed to the
- * services. `create` + a DNS cycle is all `check` uses; `start` runs everything: the DNS loop, MQTT,
- * the router/WAN watchdog and the HTTP server. Wiring only: what a command does lives in
- * src/command-handlers.ts, every decision in the services and the core. `main.ts` adds process
- * concerns (signals, exit codes); nothing but main, cli, check and demo imports this file.
- */
-import type { Dispatcher } from 'undici';
 import { buildDns, watchLocalSources } from './agent/dns.js';
 import { dnsLoop, httpTaps, startHttp } from './agent/http.js';
 import { buildBridge, connectMqtt } from './agent/mqtt-startup.js';
-import { buildPlug, type ProbeTestOptions, resolveRouter, startWatchdog } from './agent/watchdog.js';
+import type { AgentOptions, StopOutcome } from './agent/options.js';
+import { buildPlug, resolveRouter, startWatchdog } from './agent/watchdog.js';
 import { type Clock, type Random, systemClock, systemRandom } from './clock.js';
 import { commandHandlers } from './command-handlers.js';
 import type { CommandHandlers } from './commands.js';
 import type { Config } from './config/schema.js';
-import type { DnsProvider, DohResolver } from './dns/dns-provider.js';
+import type { DnsProvider } from './dns/dns-provider.js';
 import { errorMessage } from './errors.js';
 import { EventBus } from './events.js';
 import type { MqttBridge } from './ha/bridge.js';
 import type { Liveness } from './http/liveness.js';
 import type { Metrics } from './http/metrics.js';
-import type { HttpServerHandle, StaticAsset } from './http/server.js';
-import type { IpSource } from './ip/ip-source.js';
+import type { HttpServerHandle } from './http/server.js';
 import type { Logger } from './log.js';
 import type { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttConnection } from './mqtt/client.js';
@@ -35,45 +25,16 @@ import type { CycleResult, Reconciler } from './reconciler/reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { StateHolder } from './state/holder.js';
 import { freshState, type PersistedState, persistedStateSchema } from './state/schema.js';
-import { JsonFileStore, type StateStore } from './state/store.js';
+import { JsonFileStore } from './state/store.js';
 import { buildStatus, type StatusDocument } from './status.js';
-import type { MqttTarget } from './supervisor.js';
 import { VERSION } from './version.js';
 import type { WatchdogService } from './watchdog/service.js';
 
-export interface AgentOptions {
-  config: Config;
-  logger: Logger;
-  clock?: Clock;
-  random?: Random;
-  /** Used for every outbound HTTP request (tests pass loopback-only agents). */
-  dispatcher?: Dispatcher;
-  /** Overrides the state file store (tests); by default a JsonFileStore in state_dir. */
-  store?: StateStore<PersistedState> | null;
-  /** Overrides adapters (tests, `check`). */
-  provider?: DnsProvider | null;
-  doh?: DohResolver;
-  sources?: { 4: IpSource[]; 6: IpSource[] };
-  /** false: no MQTT at all (check); a target: skip the Supervisor/embedded resolution (tests). */
-  mqtt?: false | MqttTarget;
-  /** Environment for add-on detection (SUPERVISOR_TOKEN); defaults to process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Minimum gap between triggered DNS cycles (default 5 s, DEFAULT_TRIGGER_GAP_MS; tests pass 0). */
-  triggerGapMs?: number;
-  /** Test-only probe settings (a test CA, ping stand-ins, a routing table); never user keys. */
-  probes?: ProbeTestOptions;
-  /** The status page's files (tests); default: read from the build at start; null: none. */
-  pageAssets?: ReadonlyMap<string, StaticAsset> | null;
-}
+export type { AgentOptions, StopOutcome } from './agent/options.js';
 
 /** The loops /healthz watches (src/http/liveness.ts). */
 const DNS_LOOP = 'DNS';
 const PROBE_LOOP = 'probe';
-
-/** How a stop ended: `saved` is false when the final state save failed (the reason is logged). */
-export interface StopOutcome {
-  saved: boolean;
-}
 
 export class Agent {
   readonly config: Config;

@@ -7,6 +7,7 @@
  * Nothing here is persisted: after a restart health starts again at `probing` and is judged
  * afresh within two rounds (the recovery policy starts in grace anyway, SPEC §5).
  */
+import { transitionMessage } from './health-messages.js';
 import type { ProbeResult, ProbeRound } from './probe-result.js';
 import {
   LATENCY_DEGRADED_MS,
@@ -16,6 +17,7 @@ import {
   windowEntry,
   windowStats,
 } from './probe-window.js';
+import { isoTime } from './time.js';
 
 export const HEALTH_STATES = [
   'probing',
@@ -266,26 +268,7 @@ export function probeSummary(machine: HealthMachine): { router: ProbeSummary; wa
   };
 }
 
-/** The log line of a transition: what happened and what to do next. */
-export function transitionMessage(from: Health, to: Health, reason: string): string {
-  return `Health changed from ${from} to ${to}: ${reason}. ${ADVICE[to]}`;
-}
-
-const ADVICE: Record<Health, string> = {
-  probing: 'The probes are being judged again.',
-  ready: 'The internet is reachable; nothing to do.',
-  degraded:
-    "The internet works, but poorly; no power cycle is made for this. If it lasts, check the line and the ISP's status page (a WAN target that never answers can be removed from wan_targets).",
-  wan_down:
-    "The internet is not reachable: check the modem's lights and the ISP's status page. With Auto recovery on and a plug configured, the router is power-cycled once this has lasted wan_down_after_seconds.",
-  router_down:
-    'The router does not answer either: check its power and the cable or Wi-Fi to this host. It is power-cycled for this only with recover_when_router_down: true.',
-  self_down:
-    'This host itself is off the network: check its cable or Wi-Fi and its network settings. The router is never power-cycled for this.',
-  intercepted:
-    'Something between here and the internet answers with a foreign certificate (a captive portal, an ISP notice page, an intercepting proxy): open any web page from this network to see it. The router is never power-cycled for this.',
-  recovering: 'No judgement until the boot grace ends.',
-};
+export { transitionMessage };
 
 type Group = 'up' | 'down' | 'none';
 
@@ -394,9 +377,4 @@ function median(values: number[]): number | null {
   const mid = Math.floor(sorted.length / 2);
   const value = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return Math.round(value * 10) / 10;
-}
-
-/** ISO 8601 with `+00:00`, as src/clock.ts `isoTime` (the core imports nothing outside src/domain). */
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '+00:00');
 }

@@ -18,6 +18,7 @@ import {
   noteWouldCycle,
   type RecoveryState,
 } from './recovery-state.js';
+import { isoTime } from './time.js';
 
 /** The health state machine's states (SPEC §4), from ./health.ts. */
 export type { HealthState } from './health.js';
@@ -164,10 +165,6 @@ export function humanDuration(ms: number): string {
   const m = Math.floor(s / 60);
   const h = Math.floor(m / 60);
   return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`;
-}
-
-function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '+00:00');
 }
 
 function none(reason: NoneReason, message: string, until: number | null = null): Decision {

@@ -13,7 +13,8 @@
  * At start, `parseUptime` then `resumeUptime`: the time the agent was not running is not counted.
  */
 import { z } from 'zod';
-import { DEFAULT_MAX_GAP_MS, HEALTH_STATES, type Health, isoTime, isUp } from './health.js';
+import { DEFAULT_MAX_GAP_MS, HEALTH_STATES, type Health, isUp } from './health.js';
+import { isoTime } from './time.js';
 
 export const UPTIME_STATE_VERSION = 1;
 export const HOUR_MS = 3_600_000;

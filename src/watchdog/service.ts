@@ -1,16 +1,3 @@
-/**
- * The watchdog service (SPEC §4, §5): every `probe_interval_seconds` one probe round, the health
- * state machine stepped with it, uptime accounted, the recovery policy asked, and the plug driven
- * when it says so. Runs its loop on a Scheduler of its own (the DNS loop's scheduler, a second
- * instance: fixed interval, no jitter, `probe` commands as triggers). Ports are injected; the
- * constructor only stores them, work starts in start().
- *
- * Persistence (SD cards): the `recovery` section is saved at once on every change (a cycle is
- * saved before the plug hears of it). The `uptime` section changes every round; it is written into
- * the state at once on a health transition, an outage change or a cycle, and otherwise at most
- * every SAVE_AT_LEAST_EVERY_MS (the state holder's own rhythm) and at stop.
- */
-import type { Clock } from '../clock.js';
 import { isoTimeOrNull } from '../clock.js';
 import {
   enterRecovering,
@@ -40,49 +27,17 @@ import {
   uptimeSummary,
 } from '../domain/uptime.js';
 import { errorMessage } from '../errors.js';
-import type { EventBus } from '../events.js';
-import type { Logger } from '../log.js';
 import type { PlugDriver } from '../plugs/plug-driver.js';
-import { type ProbeRoundOutcome, type ProbeSet, runProbeRound } from '../probes/round.js';
+import { type ProbeRoundOutcome, runProbeRound } from '../probes/round.js';
 import { Scheduler } from '../scheduler.js';
-import { SAVE_AT_LEAST_EVERY_MS, type StateHolder } from '../state/holder.js';
-import type { RuntimeStatus, StatusDocument } from '../status.js';
+import { SAVE_AT_LEAST_EVERY_MS } from '../state/holder.js';
 import { announceHealth } from './announce.js';
 import { type ProbeReport, probeReport, type WatchdogCommands, watchdogCommands } from './commands.js';
 import { type CycleContext, carryOutCycle, type RunningCycle, resumeUnfinishedCycle } from './cycle.js';
 import { inRecovery, loadSections } from './sections.js';
+import type { WatchdogDeps, WatchdogStatus } from './types.js';
 
-/** The config keys the watchdog reads: the probe cadence, and the recovery policy's keys. */
-export interface WatchdogConfig extends RecoveryConfig {
-  probe_interval_seconds: number;
-  probe_timeout_ms: number;
-}
-
-export interface WatchdogDeps {
-  config: WatchdogConfig;
-  probes: ProbeSet;
-  /** Null without a plug (`plug_type: none`): recovery only watches. */
-  plug: PlugDriver | null;
-  state: StateHolder;
-  events: EventBus;
-  clock: Clock;
-  logger: Logger;
-  /**
-   * The WAN came back: the agent runs a DNS cycle at once (the IP has likely changed). Not awaited;
-   * a throw or a rejected promise is logged.
-   */
-  onWanRestored?: () => unknown;
-  /** When the agent started (its start grace counts from here). Default: the time of start(). */
-  startedAt?: number;
-}
-
-/** The §6 parts the watchdog owns; a RuntimeStatus for src/status.ts `buildStatus`. */
-export interface WatchdogStatus extends RuntimeStatus {
-  health: StatusDocument['health'];
-  probes: StatusDocument['probes'];
-  uptime: Omit<StatusDocument['uptime'], 'started_at'>;
-  recovery: StatusDocument['recovery'];
-}
+export type { WatchdogConfig, WatchdogDeps, WatchdogStatus } from './types.js';
 
 export class WatchdogService {
   readonly #d: WatchdogDeps;
