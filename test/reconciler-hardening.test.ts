@@ -226,3 +226,38 @@ describe('DoH down: the API listing is reused instead of repeated (issue 6.9)', 
     expect(world.cf.records({ name: 'b.example.com' })[0]?.content).toBe('81.2.69.179');
   });
 });
+
+describe('a cached id that cannot be a Cloudflare id (a hand-edited state file)', () => {
+  it.each([
+    ['record id/lone surrogate/looked up again, written in the same cycle', 'record_id', '\ud800', 1],
+    ['record id/dot-dot/looked up again, written in the same cycle', 'record_id', '..', 1],
+    ['zone id/lone surrogate/dropped, written at the next try (backoff)', 'zone_id', 'a\udfffb', 2],
+  ] as const)('%s, never sent', async (_n, field, bad, cycles) => {
+    world = await makeWorld({ records: ['a.example.com'] });
+    await world.agent.reconciler.runCycle({ reason: 'test' });
+    const contents = () => world!.cf.records({ name: 'a.example.com', type: 'A' }).map((r) => r.content);
+    expect(contents()).toEqual(['81.2.69.160']);
+    recordState(world, 'a.example.com')![field] = bad;
+    world.setIp('81.2.69.190');
+    world.cf.clearLog();
+    let r = await world.agent.reconciler.runCycle({ reason: 'test' });
+    if (cycles === 2) {
+      expect(contents()).toEqual(['81.2.69.160']);
+      expect(recordState(world, 'a.example.com')!.zone_id).toBeNull();
+      expect(recordState(world, 'a.example.com')!.error).toMatch(
+        /cannot be a Cloudflare id.*looked up again/,
+      );
+      expect(r.retryAt).not.toBeNull();
+      await world.clock.advance(r.retryAt! - world.clock.now());
+      r = await world.agent.reconciler.runCycle({ reason: 'test' });
+    }
+    expect(contents()).toEqual(['81.2.69.190']);
+    expect(r.ok).toBe(true);
+    const st = recordState(world, 'a.example.com')!;
+    expect(st.status).toBe('in_sync');
+    expect(st[field]).toMatch(/^[0-9a-f]{32}$/);
+    // Only real ids went out.
+    for (const req of world.cf.requests) expect(req.path).toMatch(/^[\w/.-]*$/);
+    expect(world.cf.requests.some((q) => q.path.includes('/..'))).toBe(false);
+  });
+});

@@ -30,6 +30,7 @@ import {
   cancelledBefore,
   describeBody,
   type Headers,
+  idSegment,
   malformed,
   networkFailure,
   type Operation,
@@ -50,6 +51,7 @@ import {
   postBody,
   type ResultInfo,
   recordSchema,
+  showId,
   toRecord,
   zoneSchema,
 } from './schemas.js';
@@ -142,12 +144,12 @@ export class CloudflareClient implements DnsProvider {
     const which = [
       filter.type ?? 'A/AAAA',
       'records',
-      name === undefined ? `of zone ${zoneId}` : `of ${name}`,
+      name === undefined ? `of zone ${showId(zoneId)}` : `of ${name}`,
     ];
     const op = { what: `listing the ${which.join(' ')}`, permission: PERMISSION_DNS_EDIT };
     const raw = await this.#paged(
       op,
-      `/zones/${enc(zoneId)}/dns_records`,
+      `/zones/${idSegment(op, 'zone', zoneId)}/dns_records`,
       query,
       RECORDS_PER_PAGE,
       recordSchema,
@@ -171,7 +173,7 @@ export class CloudflareClient implements DnsProvider {
     const { result } = await this.#call({
       op,
       method: 'POST',
-      path: `/zones/${enc(zoneId)}/dns_records`,
+      path: `/zones/${idSegment(op, 'zone', zoneId)}/dns_records`,
       body: postBody(record),
       result: recordSchema,
       signal,
@@ -180,12 +182,12 @@ export class CloudflareClient implements DnsProvider {
   }
 
   async patchRecord(zoneId: string, patch: RecordPatch, signal?: AbortSignal): Promise<DnsRecord> {
-    const op = { what: `updating DNS record ${patch.id}`, permission: PERMISSION_DNS_EDIT };
+    const op = { what: `updating DNS record ${showId(patch.id)}`, permission: PERMISSION_DNS_EDIT };
     const { id: _id, ...body } = patchBody(patch);
     const { result } = await this.#call({
       op,
       method: 'PATCH',
-      path: `/zones/${enc(zoneId)}/dns_records/${enc(patch.id)}`,
+      path: `/zones/${idSegment(op, 'zone', zoneId)}/dns_records/${idSegment(op, 'record', patch.id)}`,
       body,
       result: recordSchema,
       signal,
@@ -194,11 +196,11 @@ export class CloudflareClient implements DnsProvider {
   }
 
   async deleteRecord(zoneId: string, recordId: string, signal?: AbortSignal): Promise<void> {
-    const op = { what: `deleting DNS record ${recordId}`, permission: PERMISSION_DNS_EDIT };
+    const op = { what: `deleting DNS record ${showId(recordId)}`, permission: PERMISSION_DNS_EDIT };
     await this.#call({
       op,
       method: 'DELETE',
-      path: `/zones/${enc(zoneId)}/dns_records/${enc(recordId)}`,
+      path: `/zones/${idSegment(op, 'zone', zoneId)}/dns_records/${idSegment(op, 'record', recordId)}`,
       result: deleteResultSchema,
       signal,
     });
@@ -225,16 +227,17 @@ export class CloudflareClient implements DnsProvider {
           ? ` (call ${c + 1} of ${chunks}; the ${c * BATCH_CHUNK} changes before it were applied)`
           : '';
       const op = {
-        what: `applying a batch of ${chunk.length} DNS record changes in zone ${zoneId}${c > 0 ? part : ''}`,
+        what: `applying a batch of ${chunk.length} DNS record changes in zone ${showId(zoneId)}${c > 0 ? part : ''}`,
         permission: PERMISSION_DNS_EDIT,
       };
+      for (const p of patches) idSegment(op, 'record', p.id); // not sent when one cannot be an id
       const body: Record<string, unknown> = {};
       if (patches.length > 0) body['patches'] = patches.map(patchBody);
       if (posts.length > 0) body['posts'] = posts.map(postBody);
       const { result } = await this.#call({
         op,
         method: 'POST',
-        path: `/zones/${enc(zoneId)}/dns_records/batch`,
+        path: `/zones/${idSegment(op, 'zone', zoneId)}/dns_records/batch`,
         body,
         result: batchResultSchema,
         signal,
@@ -380,10 +383,4 @@ export class CloudflareClient implements DnsProvider {
   /** Belt and braces: no text we pass on may carry the token, whatever a server echoes. */
   readonly #scrub = (text: string): string =>
     this.#token.length >= 4 ? text.split(this.#token).join('[Redacted]') : text;
-}
-
-// --- helpers --------------------------------------------------------------------------------------
-
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
 }

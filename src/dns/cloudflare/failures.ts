@@ -7,7 +7,8 @@
  * 429 → rate_limited (Retry-After, 300 s without) · 401/403 → auth, naming the permission ·
  * 81057/81058 → already_exists · 81044 or 404 → not_found · other 4xx → client · 5xx → transient ·
  * network failure or timeout → transient (an invalid request argument → client) · a body that
- * is not the documented shape → malformed · 1xx/3xx → client (check cloudflare_api_url).
+ * is not the documented shape → malformed · 1xx/3xx → client (check cloudflare_api_url), the
+ * redirect shown as scheme, host and path only · a cached id that cannot be one → not_found, unsent.
  */
 import {
   CloudflareApiError,
@@ -16,7 +17,8 @@ import {
   errorMessage,
 } from '../../errors.js';
 import { errorCode } from '../../http.js';
-import { errorBodySchema } from './schemas.js';
+import { MASK, splitUrlText } from '../../redact.js';
+import { errorBodySchema, isCloudflareId, showId } from './schemas.js';
 
 /** Which call failed, in words, and which token permission it needs. */
 export interface Operation {
@@ -39,6 +41,20 @@ export function stillPaused(op: Operation, leftMs: number): CloudflareApiError {
     'rate_limited',
     `Cloudflare's rate limit is still in force for ${Math.ceil(leftMs / 1000)} s: not ${op.what} until then`,
     { retryAfterMs: leftMs },
+  );
+}
+
+/**
+ * An id as a request path segment. An id no Cloudflare object can have (isCloudflareId: a lone
+ * surrogate, on which encodeURIComponent throws URIError; `..`, which a URL resolves to another
+ * endpoint), e.g. from a hand-edited state file, is never sent: it throws `not_found`, so the
+ * caller drops its cached ids and finds the record afresh.
+ */
+export function idSegment(op: Operation, which: 'zone' | 'record', id: string): string {
+  if (isCloudflareId(id)) return encodeURIComponent(id);
+  throw new CloudflareApiError(
+    'not_found',
+    `Not ${op.what}: the cached ${which} id ${showId(id)} cannot be a Cloudflare id, so it was not sent; it is dropped and the ${which} looked up again`,
   );
 }
 
@@ -122,11 +138,29 @@ export function statusFailure(
   }
   // 1xx/3xx: undici follows no redirects, and the API never sends one.
   const location = headerValue(headers, 'location');
+  const shown = location ? showLocation(location, ctx.scrub) : '';
   return new CloudflareApiError(
     'client',
-    `Cloudflare answered HTTP ${status} while ${op.what}${location ? ` (redirect to ${location})` : ''}; check cloudflare_api_url`,
+    `Cloudflare answered HTTP ${status} while ${op.what}${shown ? ` (redirect to ${shown})` : ''}; check cloudflare_api_url`,
     { status, apiErrors },
   );
+}
+
+/** Longest redirect target shown in a message. */
+const MAX_LOCATION_SHOWN = 120;
+
+/**
+ * A redirect's target as a message may show it: scheme, host and path only. User info, query and
+ * fragment (where a proxy or a captive portal puts tokens) are never shown, nor the API token
+ * anywhere in it; a text that cannot be read safely keeps only its scheme (src/redact.ts).
+ */
+export function showLocation(location: string, scrub: Scrub): string {
+  const p = splitUrlText(location.trim());
+  const shown = p.ambiguous
+    ? `${p.scheme}${MASK}`
+    : `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}${p.path}${p.tail ? `${p.tail}${MASK}` : ''}`;
+  const safe = scrub(shown).replace(/\p{Cc}/gu, ' ');
+  return safe.length > MAX_LOCATION_SHOWN ? `${safe.slice(0, MAX_LOCATION_SHOWN)}…` : safe;
 }
 
 /** A 4xx (or a 2xx with success:false), judged by the API's error codes first. */

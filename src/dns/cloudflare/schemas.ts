@@ -11,6 +11,38 @@ export function normalizeDnsName(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
 }
 
+/**
+ * What a zone or record id may be. Cloudflare's are 32 hex digits; letters, digits and `._~-`
+ * (unreserved in a URL, so the id goes into the request path as it is), starting with a letter
+ * or digit (never `.` or `..`, which a URL would resolve to another endpoint), at most 128, are
+ * accepted. Anything else (a lone surrogate, which JSON can carry and a URL cannot; controls;
+ * spaces) is not an id Cloudflare gives out.
+ */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
+
+export function isCloudflareId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/** An id for a message: as it is when it is one, else quoted and cut short (controls escaped). */
+export function showId(id: string): string {
+  if (isCloudflareId(id)) return id;
+  const quoted = JSON.stringify(id);
+  return quoted.length > 42 ? `${quoted.slice(0, 40)}…"` : quoted;
+}
+
+const idSchema = z
+  .string()
+  .regex(ID_PATTERN, 'is not a Cloudflare id (letters, digits and ._~- up to 128, such as 32 hex digits)');
+
+/**
+ * A zone or record name: what is left after normalizeDnsName must not be empty (`.`, ` ` or ` .`
+ * would otherwise come back as the name "", which no record can have).
+ */
+const nameSchema = z
+  .string()
+  .refine((n) => normalizeDnsName(n) !== '', 'is empty once trimmed of spaces and its final dot');
+
 const apiMessageSchema = z.looseObject({ code: z.number(), message: z.string() });
 
 export const resultInfoSchema = z.looseObject({
@@ -38,7 +70,7 @@ export const errorBodySchema = z.looseObject({
     .catch(null),
 });
 
-export const zoneSchema = z.looseObject({ id: z.string().min(1), name: z.string().min(1) });
+export const zoneSchema = z.looseObject({ id: idSchema, name: nameSchema });
 
 /**
  * A record of any type. A and AAAA records must carry what we use (content, proxied, ttl); other
@@ -46,8 +78,8 @@ export const zoneSchema = z.looseObject({ id: z.string().min(1), name: z.string(
  */
 export const recordSchema = z
   .looseObject({
-    id: z.string().min(1),
-    name: z.string().min(1),
+    id: idSchema,
+    name: nameSchema,
     type: z.string().min(1),
     content: z.string().optional(),
     proxied: z.boolean().optional(),
@@ -64,7 +96,7 @@ export const recordSchema = z
   });
 export type RawRecord = z.infer<typeof recordSchema>;
 
-export const deleteResultSchema = z.looseObject({ id: z.string().min(1) });
+export const deleteResultSchema = z.looseObject({ id: idSchema });
 
 export const batchResultSchema = z.looseObject({
   deletes: z.array(recordSchema).nullish(),
