@@ -15,9 +15,12 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
 import type { Config } from '../src/config/schema.js';
+import { DEMO_CA_CERT } from '../src/demo/certs.js';
 import { buildDemoConfig, DEMO_RECORDS, nonLoopbackProblems } from '../src/demo/config.js';
 import { startDemoWorld } from '../src/demo/world.js';
 import { runDemo } from '../src/demo.js';
+import { TcpProbe } from '../src/probes/tcp.js';
+import { TlsProbe } from '../src/probes/tls.js';
 import { runBin, waitForOutput } from './helpers/run-bin.js';
 
 /**
@@ -221,7 +224,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
   }
 }
 
-describe('the demo configuration', () => {
+describe('the demo world and its configuration', () => {
   let config: Config;
   let world: Awaited<ReturnType<typeof startDemoWorld>>;
   beforeAll(async () => {
@@ -277,6 +280,26 @@ describe('the demo configuration', () => {
     ] as const) {
       expect(config[key], key).toBeUndefined();
     }
+  });
+
+  it("the world's router and WAN targets as the agent's own probes see them: powered, the router answers and each target completes TLS with the demo CA; unpowered, both time out (never refused)", async () => {
+    const router = new TcpProbe({ host: world.router.host, port: world.router.port, refusedIsAlive: true });
+    const targets = world.wan.targets.map((t) => {
+      const [host, port] = t.split(':');
+      return new TlsProbe({ host: host!, port: Number(port), ca: DEMO_CA_CERT });
+    });
+    const round = () => Promise.all([router, ...targets].map((p) => p.run(AbortSignal.timeout(400))));
+    expect((await round()).map((r) => [r.ok, r.failure])).toEqual(Array(4).fill([true, null]));
+
+    await world.router.powerOff();
+    world.wan.up = false;
+    try {
+      expect((await round()).map((r) => [r.ok, r.failure])).toEqual(Array(4).fill([false, 'timeout']));
+    } finally {
+      await world.router.powerOn();
+      world.wan.up = true;
+    }
+    expect((await round()).map((r) => [r.ok, r.failure])).toEqual(Array(4).fill([true, null]));
   });
 
   it('uses the compressed timings within the allowed ranges (the real loader accepted them)', () => {
