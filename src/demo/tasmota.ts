@@ -24,13 +24,20 @@ export interface DemoPlugOptions {
 }
 
 export async function startDemoPlug(o: DemoPlugOptions): Promise<DemoPlug> {
-  const client: MqttClient = await mqtt.connectAsync(o.url, {
-    clientId: `demo-tasmota-${o.topic}`,
-    protocolVersion: 4,
-    reconnectPeriod: 1000,
-    clean: true,
-    will: { topic: `tele/${o.topic}/LWT`, payload: Buffer.from('Offline'), qos: 1, retain: true },
-  });
+  // The first connection fails at once when the broker is not there (no retries: the demo then
+  // stops and says why); once connected, it reconnects like a real plug.
+  const client: MqttClient = await mqtt.connectAsync(
+    o.url,
+    {
+      clientId: `demo-tasmota-${o.topic}`,
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      clean: true,
+      will: { topic: `tele/${o.topic}/LWT`, payload: Buffer.from('Offline'), qos: 1, retain: true },
+    },
+    false,
+  );
   const prefix = `cmnd/${o.topic}/`;
   let relay = true;
   const queue: string[] = [];
