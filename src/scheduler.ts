@@ -114,6 +114,11 @@ export class Scheduler {
     let retryAt: number | null = null;
     while (!this.#stop.signal.aborted) {
       const now = clock.now();
+      // The wall clock may step back (NTP correcting a clock that ran ahead): a deadline can then lie
+      // further ahead than any wait the loop ever schedules. Pull it back, so the loop never sleeps
+      // for the length of the jump (no DNS cycles, no probe rounds, unanswered triggers).
+      nextFull = Math.min(nextFull, now + this.#o.intervalMs + this.#o.jitterMs);
+      this.#gapUntil = Math.min(this.#gapUntil, now + gap);
       const timerDue = now >= nextFull || (retryAt !== null && now >= retryAt);
       const triggered = this.#pending.length > 0;
       if (!timerDue && !(triggered && now >= this.#gapUntil)) {
@@ -127,10 +132,21 @@ export class Scheduler {
         // One controller per sleep, aborted by a trigger or by stop() (no AbortSignal.any, which
         // leaves a WeakRef on the long-lived stop signal at every sleep on Node 20).
         this.#heldByGap = triggered;
-        this.#wake = new AbortController();
-        await clock.sleep(Math.max(0, wakeAt - now), this.#wake.signal);
+        const wake = new AbortController();
+        this.#wake = wake;
+        await clock.sleep(Math.max(0, wakeAt - now), wake.signal);
         this.#wake = null;
         this.#heldByGap = false;
+        // A sleep that ran its course ends at wakeAt on the wall clock, unless the clock stepped
+        // back meanwhile: then every deadline moves back with it (a cut-short sleep only knows the
+        // time went on from `now`).
+        const after = clock.now();
+        const shift = after - (wake.signal.aborted ? now : wakeAt);
+        if (shift < -1000) {
+          nextFull += shift;
+          if (retryAt !== null) retryAt += shift;
+          this.#gapUntil += shift;
+        }
         continue;
       }
       const reasons = triggered ? this.#pending.splice(0) : ['interval'];

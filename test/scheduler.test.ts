@@ -270,3 +270,40 @@ describe('Scheduler', () => {
     });
   });
 });
+
+describe('the wall clock steps back while the loop runs (NTP correcting a clock that ran ahead)', () => {
+  it('clock/back a day/the next cycles come on time, not a day later', async () => {
+    const mono = new ManualClock();
+    let offset = 0;
+    const clock = { now: () => mono.now() + offset, sleep: (ms: number, s?: AbortSignal) => mono.sleep(ms, s) };
+    const runs: number[] = [];
+    const sink = logSink();
+    const scheduler = new Scheduler({
+      clock,
+      random: () => 0.5,
+      intervalMs: 60_000,
+      jitterMs: 5_000,
+      logger: sink.logger,
+      triggerGapMs: 5_000,
+      run: async () => {
+        runs.push(mono.now());
+        return { retryAt: null };
+      },
+    });
+    scheduler.start();
+    await mono.advance(0);
+    expect(runs).toHaveLength(1);
+    offset = -24 * 3_600_000;
+    // Within two intervals of monotonic time the loop has run again, however far the wall clock went back.
+    await mono.advance(2 * 65_000);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    const before = runs.length;
+    // A trigger is answered within the trigger gap, not when the wall clock catches up.
+    const answered = scheduler.trigger('command');
+    await mono.advance(5_000);
+    await flush();
+    expect(await Promise.race([answered, Promise.resolve('pending')])).toBe(true);
+    expect(runs.length).toBeGreaterThan(before);
+    await scheduler.stop();
+  });
+});

@@ -194,7 +194,9 @@ export function uptimeTotals(
   let upMs = 0;
   let observedMs = 0;
   for (const [h, up, seen] of state.buckets) {
-    if (h > current - hours && h <= current) {
+    // Hours after `now` exist only when the wall clock stepped back (NTP correcting a clock that
+    // ran ahead): that time was observed all the same, so it counts as part of the window.
+    if (h > current - hours) {
       upMs += up;
       observedMs += seen;
     }

@@ -423,3 +423,13 @@ describe('persisted uptime', () => {
     expect(JSON.stringify(u).length).toBeLessThan(30_000);
   });
 });
+
+describe('the wall clock steps back while the agent runs', () => {
+  it('clock/back three hours/the hours already observed still count', () => {
+    // Two hours of `ready`, then the clock is corrected an hour back: the figures stay, never blank.
+    const u = span(freshUptime(), T0, T0 + 2 * 60 * MIN, 'ready');
+    const back = T0 - 60 * MIN; // an hour before the first observation, as the corrected clock reads
+    expect(availability(u, back, 24)).toBe(100);
+    expect(uptimeSummary(u, back).availability_30d).toBe(100);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The wall clock steps back while the agent runs (NTP correcting a clock that ran ahead, a Pi
+ * without RTC): the DNS loop, sync commands, probe rounds and the availability figures go on
+ * (issue 11.3; these failed before the scheduler and uptime fixes). The monotonic timers keep
+ * running; only `now()` jumps (jump-clock.ts).
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestPki, type TestPki } from '../fakes/tls-server.js';
+import { until } from '../helpers/world.js';
+import { type FaultWorld, faultWatchdogWorld, faultWorld, ready } from './fault-world.js';
+import { JumpClock } from './jump-clock.js';
+
+const NAME = 'home.example.com';
+const DAY = 86_400_000;
+const _content = (fw: FaultWorld) => fw.cf.records({ name: NAME, type: 'A' }).map((r) => r.content);
+const _status = (fw: FaultWorld) => fw.agent.state.state.dns.records[`${NAME}/A`];
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await makeTestPki();
+});
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function world(o: Parameters<typeof faultWorld>[0] = {}): Promise<FaultWorld> {
+  const w = await faultWorld(o);
+  cleanups.push(() => w.close());
+  return w;
+}
+
+/** Resolves with `p`, or fails naming `what` after `ms` of real time (instead of hanging the test). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('the wall clock steps back in a running agent', () => {
+  async function jumped(): Promise<{ w: FaultWorld; clock: JumpClock }> {
+    const clock = new JumpClock();
+    const w = await world({ agent: { clock }, overrides: { min_update_interval_seconds: 60 } });
+    w.clock = clock.mono;
+    await w.cycle(); // a triggered cycle (as a sync command): the trigger gap is now measured from it
+    clock.jump(-DAY);
+    return { w, clock };
+  }
+
+  // Before the fix (src/scheduler.ts) the loop slept until the wall clock caught up: a day.
+  it('clock/jump-back-a-day/dns-interval-cycles-go-on', async () => {
+    const { w, clock } = await jumped();
+    const cycles = w.agent.scheduler.cycles;
+    // Three minutes in 5 s steps, each cycle allowed to finish its (real) loopback I/O.
+    for (let i = 0; i < 36; i++) {
+      await clock.mono.advance(5_000);
+      await until(() => !w.agent.scheduler.running, 'the cycle to end');
+    }
+    expect(w.agent.scheduler.cycles).toBeGreaterThanOrEqual(cycles + 3);
+  });
+
+  it('clock/jump-back-a-day/sync-command-answered-at-once', async () => {
+    const { w } = await jumped();
+    expect(await within(w.agent.sync('command'), 3_000, 'the sync after the clock stepped back')).toBe(true);
+  });
+
+  // The watchdog's probe loop runs on the same Scheduler (src/watchdog/service.ts start): no probe
+  // round — so no health, no recovery — until the wall clock catches up.
+  it('clock/jump-back-an-hour/probe-rounds-go-on', async () => {
+    const clock = new JumpClock();
+    const w = await faultWatchdogWorld(pki, { agent: { clock } });
+    cleanups.push(() => w.close());
+    w.clock = clock.mono;
+    await ready(w);
+    clock.jump(-3_600_000);
+    const rounds = w.agent.watchdog!.rounds;
+    for (let i = 0; i < 4; i++) await clock.mono.advance(15_000);
+    await until(() => w.agent.watchdog!.rounds >= rounds + 4, 'four probe rounds after the step back', 3_000);
+  });
+
+  // src/domain/uptime.ts availability(): after a step back the observed hours lie "in the future"
+  // of now and the window counts none of them.
+  it('clock/jump-back-an-hour/availability-still-shown', async () => {
+    const clock = new JumpClock();
+    const w = await faultWatchdogWorld(pki, { agent: { clock } });
+    cleanups.push(() => w.close());
+    w.clock = clock.mono;
+    await ready(w);
+    await w.rounds(4);
+    expect(w.agent.status().uptime.availability_24h).toBe(100);
+    clock.jump(-3_600_000);
+    expect(w.agent.status().uptime.availability_24h).toBe(100);
+  });
+});
