@@ -8,7 +8,7 @@
  * to start when its configuration names anything else.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -63,15 +63,21 @@ dns.lookup = function (name, ...rest) {
 `;
 
 let guardFile: string;
+const temps: string[] = [];
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ddnsw-demo-guard-'));
+  temps.push(dir);
   guardFile = join(dir, 'network-guard.mjs');
   await writeFile(guardFile, GUARD);
+});
+afterAll(async () => {
+  await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 /** A loopback-only environment with its own temp folder (to see the demo leave nothing behind). */
 async function demoEnv(): Promise<{ env: NodeJS.ProcessEnv; tmp: string }> {
   const tmp = await mkdtemp(join(tmpdir(), 'ddnsw-demo-tmp-'));
+  temps.push(tmp);
   return { env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp, NO_COLOR: '1' }, tmp };
 }
 
