@@ -5,12 +5,10 @@
  * configuration goes through src/redact.ts.
  */
 import { parseArgs } from 'node:util';
-import { runCheck } from './check.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError, errorMessage } from './errors.js';
-import { createLogger } from './log.js';
-import { type ProcessSignals, processSignals, runAgent } from './main.js';
+import type { ProcessSignals } from './main.js';
 import { redactText, secretValues } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -39,11 +37,19 @@ Every option can also be set in the environment in UPPER_SNAKE_CASE (RECORDS=hom
 CLOUDFLARE_API_TOKEN=…, or CLOUDFLARE_API_TOKEN_FILE=/run/secrets/token). See docs/configuration.md.
 `;
 
+/**
+ * Runs one command. What a command does not need is never loaded (the agent and its dependencies
+ * for `--help`, a bad option or a configuration error; the `check` code for `run`; the demo for
+ * both), so each starts as fast as it can (docs/benchmarks.md). bin.ts passes the signal
+ * handlers it installed first; without them (`given`), handlers are installed now
+ * (src/main.ts `processSignals`).
+ */
 export async function cli(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-  signals: ProcessSignals = processSignals(),
+  given?: ProcessSignals,
 ): Promise<number> {
+  const signals = given ?? (await import('./main.js')).processSignals();
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -120,8 +126,10 @@ export async function cli(
     const out = (line: string): void => {
       process.stdout.write(`${redactText(line, secrets)}\n`);
     };
+    const { runCheck } = await import('./check.js');
     return runCheck(config, { secrets, out });
   }
+  const [{ createLogger }, { runAgent }] = await Promise.all([import('./log.js'), import('./main.js')]);
   const logger = createLogger({ level: config.log_level, format: config.log_format, secrets });
   return runAgent(config, logger, signals);
 }

@@ -14,13 +14,7 @@ import type { EventBus } from '../events.js';
 import { loadPageAssets } from '../http/assets.js';
 import { Liveness, type LoopOptions } from '../http/liveness.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
-import {
-  type HttpServerHandle,
-  type RunCommand,
-  type StaticAsset,
-  type SubscribeEvents,
-  startHttpServer,
-} from '../http/server.js';
+import type { HttpServerHandle, RunCommand, StaticAsset, SubscribeEvents } from '../http/server.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import type { StatusDocument } from '../status.js';
@@ -119,6 +113,8 @@ export async function startHttp(o: HttpStartupOptions): Promise<HttpServerHandle
   };
   const commands: RunCommand = (name, payload) =>
     runCommandPayload(o.commands, name, Buffer.from(payload, 'utf8'), { logger: log, via: 'http' });
+  // The server's modules are loaded only with http_port: a faster start without (docs/benchmarks.md).
+  const { startHttpServer } = await import('../http/server.js');
   try {
     return await startHttpServer({
       host: config.http_host,

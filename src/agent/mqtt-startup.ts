@@ -16,7 +16,7 @@ import type { EventBus } from '../events.js';
 import { MqttBridge } from '../ha/bridge.js';
 import { discoveryOptionsFromConfig } from '../ha/discovery.js';
 import type { Logger } from '../log.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
+import type { EmbeddedBroker } from '../mqtt/broker.js';
 import { MqttConnection } from '../mqtt/client.js';
 import { MAX_PACKET_BYTES } from '../mqtt/packet-guard.js';
 import type { StateHolder } from '../state/holder.js';
@@ -87,6 +87,9 @@ export async function connectMqtt(o: MqttStartupOptions): Promise<MqttLink | nul
   let password = config.mqtt_password;
   if (target.kind === 'embedded') {
     try {
+      // aedes is loaded only when this process runs the broker: a faster start with an external
+      // one (docs/benchmarks.md).
+      const { startEmbeddedBroker } = await import('../mqtt/broker.js');
       broker = await startEmbeddedBroker({
         host: target.host,
         port: target.port,

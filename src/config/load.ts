@@ -4,7 +4,6 @@
  * Every problem, from any source, ends up in one ConfigError; no secret value is ever quoted.
  */
 import { extname } from 'node:path';
-import YAML from 'yaml';
 import { ConfigError } from '../errors.js';
 import {
   redactUrl,
@@ -204,7 +203,9 @@ async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
       };
     }
   } else {
-    // YAML 1.2 also reads JSON, so any other extension is parsed as YAML.
+    // YAML 1.2 also reads JSON, so any other extension is parsed as YAML. The parser is loaded
+    // only when there is a YAML file to read: a faster start without one (docs/benchmarks.md).
+    const { default: YAML } = await import('yaml');
     const doc = YAML.parseDocument(text);
     const error = doc.errors[0];
     if (error !== undefined) {

@@ -7,7 +7,9 @@
  * process (tests, the demo) never mix their numbers. Label values are closed sets: a label can
  * never grow without bound over months of uptime.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import { HEALTH_VALUES, type Health, type StatusDocument } from '../status.js';
 import { VERSION } from '../version.js';
 
@@ -98,8 +100,16 @@ const AVAILABILITY_WINDOWS = [
   ['30d', 'availability_30d'],
 ] as const;
 
+/**
+ * prom-client, loaded by the first createMetrics() (the agent builds metrics only with http_port),
+ * so that an agent without the HTTP server never loads it: a faster start (docs/benchmarks.md).
+ */
+let promClient: typeof PromClient | undefined;
+
 /** Builds the metrics with their own Registry. */
 export function createMetrics(options: MetricsOptions = {}): Metrics & { readonly registry: Registry } {
+  promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = promClient;
   const registry = new Registry();
   const registers = [registry];
 
