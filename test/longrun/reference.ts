@@ -24,15 +24,16 @@
  * - uptime (health.md "Uptime"): the time from one observation to the next counts as the earlier
  *   health — up (ready, degraded), down (wan_down, router_down, intercepted, recovering) or not at
  *   all (probing, self_down) — in exact ms per UTC hour, the last 720 hours; a gap over four rounds
- *   (60 s) or backwards is not counted and ends an open outage where watching stopped; hours after
- *   the current one are dropped; the agent not running is not counted; figures = up / observed
- *   over the current hour and the 23 / 167 / 719 before it, rounded to 0.001 %, null when none;
+ *   (60 s) or backwards is not counted and ends an open outage where watching stopped; the agent
+ *   not running is not counted; figures = up / observed over the current hour and the 23 / 167 /
+ *   719 before it, rounded to 0.001 %, null when none; hours "after now" (the clock was set back
+ *   while running) still count in the figures;
  * - the outage log (health.md "The outage log"): opens when health enters a state other than
  *   probing/ready/degraded, class = that state, ends at ready/degraded; an outage open at a stop
  *   ends where the agent stopped; last 50 kept; action = the strongest of none < skipped <
  *   would_cycle < power_cycle < exhausted, with the power cycles counted;
  * - a restart (SPEC §7, health.md "Restarts and clock jumps"): health starts at probing; saved
- *   times in the future are clamped to now.
+ *   times in the future are clamped to now, and hours in the future dropped.
  */
 import type { ProbeResult } from '../../src/domain/probe-result.js';
 import { HOUR, MINUTE, ROUND_MS, runsOf, type Script, wallAt } from './script.js';
@@ -166,9 +167,9 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
       outages.push({ start: at, end: null, class: h, action: 'none', power_cycles: 0 });
       if (outages.length > 50) outages = outages.slice(-50);
     }
-    // Hours leave the window (or become "future" ones) only when the hour changes.
+    // Hours leave the 720 only when the hour changes.
     if (hourOf(at) !== prunedAt) {
-      for (const hr of [...hours.keys()]) if (hr > hourOf(at) || hr <= hourOf(at) - 720) hours.delete(hr);
+      for (const hr of [...hours.keys()]) if (hr <= hourOf(at) - 720) hours.delete(hr);
       prunedAt = hourOf(at);
     }
     last = { at, health: h };
@@ -295,7 +296,7 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
       let up = 0;
       let seen = 0;
       for (const [h, b] of hours) {
-        if (h > hourOf(now) - n && h <= hourOf(now)) {
+        if (h > hourOf(now) - n) {
           up += b.up;
           seen += b.seen;
         }

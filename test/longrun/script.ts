@@ -246,6 +246,23 @@ export function makeScript(o: ScriptOptions): Script {
   };
 }
 
+/** A script by hand: `hours` long, with the faults, restarts and steps given (times in mono ms). */
+export function handScript(o: Partial<Script> & { hours: number; checkpoints: number[] }): Script {
+  const length = o.hours * HOUR;
+  const restarts = o.restarts ?? [];
+  const runStart = restarts.length === 0 ? 0 : restarts[restarts.length - 1]!.startAt;
+  return {
+    seed: 0,
+    length,
+    end: runStart + Math.ceil((length - runStart - 7500) / ROUND_MS) * ROUND_MS + 7500,
+    wallStart: Date.parse('2026-03-01T00:00:00Z'),
+    faults: o.faults ?? [],
+    restarts,
+    steps: o.steps ?? [],
+    checkpoints: o.checkpoints,
+  };
+}
+
 /** The spans in which the agent runs, [from, to) in mono ms. */
 export function runsOf(s: Pick<Script, 'end' | 'restarts'>): Array<{ from: number; to: number }> {
   const runs: Array<{ from: number; to: number }> = [];
