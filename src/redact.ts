@@ -133,26 +133,86 @@ export function urlOrigin(raw: string): string {
   return `${p.scheme}${p.userInfo ? `${MASK}@` : ''}${p.host}/…`;
 }
 
-/**
- * Anything that starts like a URL (`scheme://`), up to whitespace or a quote. Backslash escapes
- * are taken as pairs (an escaped quote in a JSON line), so masking never splits one and a JSON line stays
- * valid JSON.
- */
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/(?:[^\s"'`<>\\]|\\[^\s])*/gi;
+/** The longest scheme taken before `://` (RFC 3986 sets no limit; registered ones are far shorter). */
+const MAX_SCHEME = 32;
+const SCHEME_CHAR = /^[a-z0-9+.-]$/i;
+const LETTER = /^[a-z]$/i;
+/** What ends a URL in free text: whitespace, a quote or an angle bracket. */
+const URL_STOP = /^[\s"'`<>]$/;
 
-/** Sentence punctuation, or an escaped closing quote, after a URL: kept out of the URL. */
-const TRAILING_PUNCTUATION = /(?:[.,;:!?)\]}]|\\["'])+$/;
+/**
+ * The URLs in `text`: anything that starts like a URL (`scheme://`, the scheme a letter then up to
+ * 31 letters, digits, `+`, `.` or `-`), up to whitespace or a quote, as [start, end) pairs.
+ * Backslash escapes are taken as pairs (an escaped quote in a JSON line), so masking never splits
+ * one and a JSON line stays valid JSON.
+ *
+ * A scan, not one regex, so it is linear in the length of the text (it runs on every log line,
+ * and on config values of any length) and needs no stack: each `://` costs at most MAX_SCHEME
+ * steps back, and each character after it one step. A regex with an unbounded scheme rescanned
+ * a whole run of host-like text (`x.x.x.…`) from every word start (quadratic), and one repeating
+ * a group per character overflows V8's stack on a URL of some megabytes. No word-boundary anchor:
+ * a URL glued to a word (`key_https://…`) is found all the same.
+ */
+function* urlSpans(text: string): Generator<[number, number]> {
+  let from = 0;
+  for (;;) {
+    const sep = text.indexOf('://', from);
+    if (sep < 0) return;
+    let start = sep;
+    while (start > from && sep - start < MAX_SCHEME && SCHEME_CHAR.test(text[start - 1]!)) start--;
+    while (start < sep && !LETTER.test(text[start]!)) start++;
+    if (start === sep) {
+      from = sep + 1; // no scheme: not a URL
+      continue;
+    }
+    let end = sep + 3;
+    while (end < text.length) {
+      const c = text[end]!;
+      if (c === '\\') {
+        if (end + 1 >= text.length || /\s/.test(text[end + 1]!)) break;
+        end += 2;
+      } else if (URL_STOP.test(c)) break;
+      else end += 1;
+    }
+    yield [start, end];
+    from = end;
+  }
+}
+
+/** Sentence punctuation after a URL: kept out of the URL. */
+const PUNCTUATION = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+
+/**
+ * Where the trailing sentence punctuation (`.`, `,`, `)`…), or escaped closing quotes (`\"`), of a
+ * URL match begin. Scanned backwards, so linear (a regex `(?:…)+$` retries from every position of
+ * a long run of dots: quadratic).
+ */
+function trailingStart(match: string): number {
+  let i = match.length;
+  while (i > 0) {
+    const c = match[i - 1]!;
+    if (PUNCTUATION.has(c)) i -= 1;
+    else if ((c === '"' || c === "'") && i >= 2 && match[i - 2] === '\\') i -= 2;
+    else break;
+  }
+  return i;
+}
 
 /**
  * Free text (a log line, an error) with every URL in it redacted, and every given secret value
  * replaced by `[Redacted]`. Secrets shorter than 4 characters are left alone: replacing them would
- * garble the text and hide nothing.
+ * garble the text and hide nothing. Linear in the length of the text.
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(URL_IN_TEXT, (match) => {
-    const trailing = TRAILING_PUNCTUATION.exec(match)?.[0] ?? '';
-    return redactUrl(match.slice(0, match.length - trailing.length)) + trailing;
-  });
+  let out = '';
+  let done = 0;
+  for (const [start, end] of urlSpans(text)) {
+    const match = text.slice(start, end);
+    const cut = trailingStart(match);
+    out += text.slice(done, start) + redactUrl(match.slice(0, cut)) + match.slice(cut);
+    done = end;
+  }
+  out += text.slice(done);
   for (const secret of secrets) {
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }

@@ -130,6 +130,52 @@ describe('redactText finds URLs in prose and JSON', () => {
   it('secret-values/replaced/short-ones-left-alone', () => {
     expect(redactText(`token ${PW} and abc`, [PW, 'abc'])).toBe('token [Redacted] and abc');
   });
+
+  it.each([
+    ['glued-to-a-word', `key_https://u:${PW}@h/`, 'key_https://***@h/'],
+    ['digit-before-scheme', `3https://h/?k=${PW}`, '3https://h/?***'],
+    ['scheme-longer-than-32', `${'a'.repeat(40)}https://u:${PW}@h`, `${'a'.repeat(40)}https://***@h`],
+    ['no-scheme', `1://u:${PW}@h and ://u:${PW}@h`, `1://u:${PW}@h and ://u:${PW}@h`],
+    ['backslash-at-end', `http://h/?k=${PW}\\`, 'http://h/?***\\'],
+  ])('edges/%s', (_name, input, expected) => {
+    expect(redactText(input)).toBe(expected);
+  });
+});
+
+/**
+ * Linear time (it runs on every log line and on config values of any length). Before the fix the
+ * URL pattern was quadratic: 50 KB of `x.x.x.…` took 2.6 s, and a URL followed by 50,000 dots
+ * 10 s (its trailing-punctuation pattern), so each 1 MiB case below would run for many minutes
+ * and fail on the test timeout. No timing is asserted here; bench/redact.bench.ts compares sizes.
+ */
+describe('redactText on megabytes', () => {
+  const MIB = 1024 * 1024;
+  it.each([
+    ['host-like text, no URL', 'x.'.repeat(MIB / 2), null],
+    ['a-a-a…, no URL', 'a-'.repeat(MIB / 2), null],
+    ['scheme characters then a URL', `${'a'.repeat(MIB)}://u:${PW}@h`, `${'a'.repeat(MIB)}://***@h`],
+    [
+      'host-like text then a URL',
+      `${'x.'.repeat(MIB / 2)} https://u:${PW}@h`,
+      `${'x.'.repeat(MIB / 2)} https://***@h`,
+    ],
+    ['a URL then a megabyte of dots', `https://h/p?k=${PW}${'.'.repeat(MIB)}x`, 'https://h/p?***'],
+    [
+      'a URL then a megabyte of dots ending a sentence',
+      `https://h/p?k=${PW}${'.'.repeat(MIB)}`,
+      `https://h/p?***${'.'.repeat(MIB)}`,
+    ],
+    ['a URL of escaped quotes', `https://h/p?k=${PW}${'\\"'.repeat(MIB / 2)}x`, 'https://h/p?***'],
+    [
+      'ten megabytes of one URL',
+      `https://h/${'a'.repeat(10 * MIB)}?k=${PW}`,
+      `https://h/${'a'.repeat(10 * MIB)}?***`,
+    ],
+  ])('%s/redacted/never a stack overflow', (_name, input, expected) => {
+    const out = redactText(input);
+    expect(out === (expected ?? input)).toBe(true); // not toBe: a failure would print megabytes
+    expect(out.includes(PW)).toBe(false);
+  });
 });
 
 describe('the one list of secrets', () => {
