@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { StateError } from '../src/errors.js';
 import { freshState, type PersistedState, persistedStateSchema } from '../src/state/schema.js';
 import { JsonFileStore } from '../src/state/store.js';
 import { logSink } from './helpers/log-sink.js';
@@ -86,17 +87,42 @@ describe('JsonFileStore', () => {
     expect(r.state.public_ip.ipv4).toBe('81.2.69.9');
   });
 
-  it('an unwritable state_dir → a StateError naming the directory and the fix', async () => {
+  // The message changed in 89f1add (a path below a file is named as not a directory, instead of
+  // "check that state_dir is writable"); this test kept the old wording and failed since.
+  it('state_dir below a file → a StateError naming state_dir, the directory and the fix', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ddnsw-state-'));
     const blocker = join(dir, 'file');
     await writeFile(blocker, 'x');
+    const stateDir = join(blocker, 'sub');
     const store = new JsonFileStore<PersistedState>({
-      dir: join(blocker, 'sub'),
+      dir: stateDir,
       schema: persistedStateSchema as never,
       fresh: freshState,
     });
-    await expect(store.save(freshState())).rejects.toThrow(/state_dir .* is writable/);
+    const err = await store.save(freshState()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as Error).message).toContain(`state_dir ${stateDir} is not a directory`);
+    expect((err as Error).message).toMatch(/point state_dir at a folder/);
   });
+
+  // Root writes anywhere: only an unprivileged user can see this one.
+  it.skipIf(process.getuid?.() === 0)(
+    'a read-only state_dir → a StateError naming state_dir, the directory and the fix',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ddnsw-state-'));
+      await chmod(dir, 0o500);
+      try {
+        const store = new JsonFileStore<PersistedState>({
+          dir,
+          schema: persistedStateSchema as never,
+          fresh: freshState,
+        });
+        await expect(store.save(freshState())).rejects.toThrow(`Check that state_dir (${dir}) is writable`);
+      } finally {
+        await chmod(dir, 0o700);
+      }
+    },
+  );
 
   it('concurrent saves are serialised and the last one wins', async () => {
     const { store } = await makeStore();

@@ -3,6 +3,11 @@
  * The watchdog's sections (`uptime`, `recovery`) are optional, so files written before the
  * watchdog existed stay valid and load with neither; a damaged watchdog section is salvaged field
  * by field and never makes the whole file unusable (it holds the DNS record ids too).
+ *
+ * Keys this version does not know, at any level, are dropped on load and so are not written back:
+ * a file from a newer version loads (its known sections kept), but that version's extra keys do
+ * not survive a save by this one. Keeping them would keep anything at all, however large or
+ * deeply nested (a key nested 200,000 deep made every later save fail), and nothing reads them.
  */
 import { z } from 'zod';
 import { isStoredTime } from '../clock.js';
@@ -109,7 +114,7 @@ export const persistedStateSchema = z
     /** The recovery history, a cycle in progress, the Auto recovery choice (src/domain/recovery-state.ts). */
     recovery: watchdogSection(parseRecovery).optional(),
   })
-  .loose();
+  .strip();
 export type PersistedState = z.infer<typeof persistedStateSchema>;
 
 export function freshState(): PersistedState {

@@ -3,15 +3,17 @@
  * previous copy kept as `.bak`), schema-versioned and validated on load. A corrupt file never
  * stops the agent: it falls back to `.bak`, then to a fresh state, keeping the corrupt file aside.
  * Only a regular file of at most `maxBytes` is read; temp files of failed or killed saves are
- * removed. Never: hold policy.
+ * removed. A save never gets stuck on what it finds: a `.bak` that is not a regular file is moved
+ * aside, and a state that cannot be written as JSON is a StateError. Never: hold policy.
  */
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { z } from 'zod';
 import { StateError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatBytes, readBoundedFile } from './file.js';
+import { describeKind, formatBytes, readBoundedFile } from './file.js';
 
 export type LoadOutcome = 'loaded' | 'from_backup' | 'fresh' | 'new';
 
@@ -45,6 +47,8 @@ export class JsonFileStore<T> implements StateStore<T> {
   #saving: Promise<void> = Promise.resolve();
   /** The main file was unusable and could not be moved aside: the next save must not make it the `.bak`. */
   #mainUnusable = false;
+  /** A `.bak` that is not a regular file could not be moved aside: said once. */
+  #bakStuckSaid = false;
 
   constructor(options: {
     dir: string;
@@ -209,11 +213,15 @@ export class JsonFileStore<T> implements StateStore<T> {
   }
 
   async #write(state: T): Promise<void> {
-    const text = `${JSON.stringify(state, null, 2)}\n`;
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > this.#maxBytes) {
+    let text: string;
+    try {
+      text = this.#serialise(state);
+    } catch (err) {
+      if (err instanceof StateError) throw err;
+      // JSON.stringify throws RangeError on nesting too deep for the stack, TypeError on a cycle.
       throw new StateError(
-        `Did not save state to ${this.path}: it would be ${formatBytes(size)}, more than the ${formatBytes(this.#maxBytes)} a state file may be (it could not be read back). The previous state file is kept. Configure fewer records, and please report this.`,
+        `Did not save state to ${this.path}: it cannot be written as JSON (${String((err as Error).message).split('\n')[0]}). The previous state file is kept. Please report this.`,
+        { cause: err },
       );
     }
     const tmp = `${this.path}.tmp-${randomBytes(4).toString('hex')}`;
@@ -234,7 +242,9 @@ export class JsonFileStore<T> implements StateStore<T> {
         () => true,
         () => false,
       );
-      if (hasMain && !this.#mainUnusable) await rename(this.path, `${this.path}.bak`);
+      if (hasMain && !this.#mainUnusable && (await this.#bakSlotFree())) {
+        await rename(this.path, `${this.path}.bak`);
+      }
       await rename(tmp, this.path);
       tmpCreated = false;
       this.#mainUnusable = false;
@@ -251,6 +261,58 @@ export class JsonFileStore<T> implements StateStore<T> {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * The file's text: indented for people, or compact when indenting would take it over the size
+   * limit (the loader reads either); a StateError when even that is too large.
+   */
+  #serialise(state: T): string {
+    const indented = `${JSON.stringify(state, null, 2)}\n`;
+    if (Buffer.byteLength(indented, 'utf8') <= this.#maxBytes) return indented;
+    const compact = `${JSON.stringify(state)}\n`;
+    const size = Buffer.byteLength(compact, 'utf8');
+    if (size <= this.#maxBytes) return compact;
+    throw new StateError(
+      `Did not save state to ${this.path}: it would be ${formatBytes(size)}, more than the ${formatBytes(this.#maxBytes)} a state file may be (it could not be read back). The previous state file is kept. Configure fewer records, and please report this.`,
+    );
+  }
+
+  /**
+   * Whether the previous copy may be renamed to `.bak`. Something there that is not a regular file
+   * (a directory: the rename would fail with EISDIR at every save) is moved aside like a corrupt
+   * file, said once; if it cannot be moved, this save keeps no previous copy rather than failing.
+   */
+  async #bakSlotFree(): Promise<boolean> {
+    const bakPath = `${this.path}.bak`;
+    let info: Stats;
+    try {
+      info = await lstat(bakPath);
+    } catch {
+      this.#bakStuckSaid = false;
+      return true; // nothing there (or unreadable: the rename says so)
+    }
+    if (info.isFile()) {
+      this.#bakStuckSaid = false;
+      return true;
+    }
+    const kind = info.isSymbolicLink() ? 'a symbolic link' : describeKind(info);
+    const aside = await this.#setAside(bakPath);
+    if (aside.moved) {
+      this.#logger?.warn(
+        { path: bakPath, aside: aside.aside },
+        `${bakPath} was ${kind}, not a regular file, so the previous state could not be kept there; it was moved to ${aside.aside} and saving goes on. Nothing to do unless this repeats.`,
+      );
+      return true;
+    }
+    if (!this.#bakStuckSaid) {
+      this.#bakStuckSaid = true;
+      this.#logger?.warn(
+        { path: bakPath, aside: aside.aside },
+        `${bakPath} is ${kind}, not a regular file, and could not be moved aside (${aside.reason}): state is saved without keeping a previous copy until it is removed. Remove or rename ${bakPath}, and check that state_dir (${this.#dir}) is writable.`,
+      );
+    }
+    return false;
   }
 }
 
