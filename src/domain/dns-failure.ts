@@ -13,6 +13,12 @@ export const BACKOFF_CAP_MS = 300_000;
 export const AUTH_RETRY_MS = 600_000;
 /** A 429 without a usable Retry-After: Cloudflare blocks every call for five minutes. */
 export const RATE_LIMIT_DEFAULT_MS = 300_000;
+/**
+ * The longest wait ever scheduled for a record (`next_attempt_at`): a Cloudflare Retry-After,
+ * honoured up to a day. The other schedules are shorter (backoff 5 min, permission recheck 10
+ * min). A retry further ahead than this was not scheduled by this clock: it went back since.
+ */
+export const MAX_RETRY_WAIT_MS = 86_400_000;
 
 /** The DNS backoff: 5 s doubling to 5 min, full jitter, never under 1 s. */
 export const DNS_BACKOFF: BackoffPolicy = {
@@ -52,7 +58,7 @@ export type FailurePlan =
     };
 
 /**
- * After a failure: 429 → Retry-After (300 s without); 401/403 and a zone the token cannot see →
+ * After a failure: 429 → Retry-After (300 s without, a day at most); 401/403 and a zone the token cannot see →
  * every 10 min (the permission schedule); a record set only the user can fix (`recheck`) → every
  * 10 min; another 4xx on a **write** blocks the record until the IP or config changes, while the
  * same on a **read** (a zone or record listing) is not a verdict on the change and is retried every
@@ -67,7 +73,7 @@ export function planAfterFailure(
     case 'rate_limited':
       return {
         kind: 'retry',
-        afterMs: failure.retryAfterMs ?? RATE_LIMIT_DEFAULT_MS,
+        afterMs: Math.min(MAX_RETRY_WAIT_MS, Math.max(0, failure.retryAfterMs ?? RATE_LIMIT_DEFAULT_MS)),
         failures,
         schedule: 'rate_limit',
       };

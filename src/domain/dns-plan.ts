@@ -5,6 +5,7 @@
  * failure in dns-failure.ts. Pure.
  */
 import type { DnsRecord, DohAnswer, RecordState, RecordStatus, Zone } from './dns.js';
+import { MAX_RETRY_WAIT_MS } from './dns-failure.js';
 import { ipEquals, isCloudflareAddress } from './ip.js';
 
 export const HOUR_MS = 3_600_000;
@@ -54,9 +55,10 @@ export function judgeDoh(answer: DohAnswer, desired: string, state: RecordState,
 
 /** Our last successful write, while resolvers may still serve what came before it (its TTL). */
 function recentWrite(state: RecordState, now: number): { content: string; until: number } | null {
-  if (state.last_update === null || state.last_written_content === null) return null;
+  const written = pastTime(state.last_update, now);
+  if (written === null || state.last_written_content === null) return null;
   const ttl = state.ttl === null || state.ttl === 1 ? AUTO_TTL_SECONDS : state.ttl;
-  const until = state.last_update + ttl * 1000;
+  const until = written + ttl * 1000;
   return now < until ? { content: state.last_written_content, until } : null;
 }
 
@@ -219,19 +221,54 @@ export function gate(
       reason: `Cloudflare refused the last change (${state.error ?? 'see the log'}); not retried until the public IP or the configuration changes`,
     };
   }
-  if (state.next_attempt_at !== null && now < state.next_attempt_at) {
-    return {
-      until: state.next_attempt_at,
-      reason: `retrying after ${new Date(state.next_attempt_at).toISOString()}`,
-    };
+  const next = scheduledTime(state, now);
+  if (next !== null && now < next) {
+    return { until: next, reason: `retrying after ${new Date(next).toISOString()}` };
   }
   return null;
+}
+
+/**
+ * A time that records something past (`last_update`, `api_checked_at`), as read at `now`. One
+ * later than now was written before the clock was set back (NTP corrected it, or a Pi without a
+ * battery clock started before NTP): it happened at the latest now, so it counts as now. Taken at
+ * face value it would hold changes back until the clock catches up, up to days. (The reconciler
+ * also clamps such times in place, so this happens once per jump, not at every cycle.)
+ */
+export function pastTime(t: number | null, now: number): number | null {
+  return t !== null && t > now ? now : t;
+}
+
+/**
+ * Whether the record's times show that the clock went back since they were written: a past time
+ * later than now, or a retry further ahead than any the agent schedules (MAX_RETRY_WAIT_MS).
+ */
+export function clockWentBack(state: RecordState, now: number): boolean {
+  const ahead = (t: number | null) => t !== null && t > now;
+  return (
+    ahead(state.last_update) ||
+    ahead(state.api_checked_at) ||
+    (state.next_attempt_at !== null && state.next_attempt_at > now + MAX_RETRY_WAIT_MS)
+  );
+}
+
+/**
+ * `next_attempt_at` as read at `now`: a pending retry, or now when the clock went back since it
+ * was scheduled (clockWentBack): the wait it stands for has been lost track of, and waiting for
+ * the clock to catch up would hold the record back for as long as the clock jumped.
+ */
+function scheduledTime(state: RecordState, now: number): number | null {
+  const next = state.next_attempt_at;
+  if (next === null || next <= now) return next;
+  return clockWentBack(state, now) ? now : next;
 }
 
 /**
  * Changes closer together than min_update_interval_seconds are deferred (not dropped), so a
  * flapping address does not hammer the API. Restoring the content we last wrote (`desired` equal
  * to it: repairing an edit behind our back) is not a change of address: it is never deferred.
+ * A last write later than now (the clock went back since) counts as now (pastTime): deferred by
+ * one interval at most, never until the clock catches up.
  */
 export function deferUntil(
   state: RecordState,
@@ -239,13 +276,14 @@ export function deferUntil(
   minIntervalMs: number,
   desired?: string,
 ): number | null {
-  if (state.last_update === null || minIntervalMs <= 0) return null;
+  const lastUpdate = pastTime(state.last_update, now);
+  if (lastUpdate === null || minIntervalMs <= 0) return null;
   const repair =
     desired !== undefined &&
     state.last_written_content !== null &&
     ipEquals(state.last_written_content, desired);
   if (repair) return null;
-  const until = state.last_update + minIntervalMs;
+  const until = lastUpdate + minIntervalMs;
   return now < until ? until : null;
 }
 
@@ -265,12 +303,14 @@ export function dohDownListingReuseMs(intervalSeconds: number): number {
 /**
  * Whether the API showed the desired content for this record less than `maxAgeMs` ago (and the
  * IP has not changed since). Proxied records trust it for an hour (HOUR_MS); records whose
- * resolvers still disagree with content we wrote trust it for API_RECHECK_MS.
+ * resolvers still disagree with content we wrote trust it for API_RECHECK_MS. A check later than
+ * now (the clock went back since) counts as now (pastTime).
  */
 export function apiCacheFresh(state: RecordState, desired: string, now: number, maxAgeMs = HOUR_MS): boolean {
+  const checkedAt = pastTime(state.api_checked_at, now);
   return (
-    state.api_checked_at !== null &&
-    now - state.api_checked_at < maxAgeMs &&
+    checkedAt !== null &&
+    now - checkedAt < maxAgeMs &&
     state.api_checked_ip !== null &&
     ipEquals(state.api_checked_ip, desired) &&
     state.content !== null &&

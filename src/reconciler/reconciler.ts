@@ -8,7 +8,8 @@
  * Its parts: src/dns/zone-cache.ts (zones and listings as the API showed them, and how recent),
  * public-ip.ts (detection recorded in state), record-book.ts (each record's status, failures and
  * their retry schedule, events), writer.ts (batches and single writes, delete on stop),
- * outage-log.ts (warnings once per outage), types.ts (what they share).
+ * outage-log.ts (warnings once per outage), clock-jump.ts (a clock set back while running),
+ * types.ts (what they share).
  */
 import type { Clock, Random } from '../clock.js';
 import type { RecordConfig } from '../config/schema.js';
@@ -33,6 +34,7 @@ import type { Detection, IpFamily } from '../ip/ip-source.js';
 import type { Logger } from '../log.js';
 import type { StateHolder } from '../state/holder.js';
 import { recordKey } from '../state/schema.js';
+import { settleClockJump } from './clock-jump.js';
 import { OutageLog } from './outage-log.js';
 import { detectPublicIp } from './public-ip.js';
 import { RecordBook } from './record-book.js';
@@ -108,6 +110,7 @@ export class Reconciler {
     const { state, clock, logger } = this.#d;
     const signal = options.signal;
     const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
+    settleClockJump(state.state, clock.now(), logger); // a clock set back: nothing waits for it to catch up
     this.#book.prune(this.#families.map((f) => (f === 4 ? 'A' : 'AAAA')));
 
     this.#view?.newCycle();

@@ -1,14 +1,17 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { RecordState as CoreRecordState, DnsRecord } from '../../src/domain/dns.js';
+import { MAX_RETRY_WAIT_MS } from '../../src/domain/dns-failure.js';
 import {
   aggregateStatus,
   apiCacheFresh,
   blockLifted,
+  clockWentBack,
   confirmedByApi,
   deferUntil,
   dohDownListingReuseMs,
   gate,
   judgeDoh,
+  pastTime,
   pickZone,
   planFromApi,
   planObservation,
@@ -376,6 +379,97 @@ describe('deferUntil (min_update_interval_seconds)', () => {
   ] as const)('%s', (_n, written, desired, expected) => {
     const s = st({ last_update: NOW - 30_000, last_written_content: written });
     expect(deferUntil(s, NOW, 60_000, desired)).toBe(expected);
+  });
+});
+
+/**
+ * The clock set back while running (a review finding): a record written at 12:00 with
+ * min_update_interval 60 s, the clock then set back a day and moved 120 s on — before the fix the
+ * next change was deferred "until" tomorrow 12:01, and a pending retry held the record a day.
+ */
+describe('a clock set back: past times count as now, retries beyond any we schedule are void', () => {
+  const DAY = 86_400_000;
+  const BACK = NOW - DAY + 120_000; // the clock after the jump, 120 s later
+
+  it.each([
+    ['pastTime/in the past/kept', NOW - 1, NOW, NOW - 1],
+    ['pastTime/now/kept', NOW, NOW, NOW],
+    ['pastTime/a day ahead/now', NOW + DAY, NOW, NOW],
+    ['pastTime/null/null', null, NOW, null],
+  ] as const)('%s', (_n, t, now, expected) => {
+    expect(pastTime(t, now)).toBe(expected);
+  });
+
+  it.each([
+    [
+      'deferUntil/written a day ahead, 120 s after the jump/one interval from now, not tomorrow',
+      NOW,
+      BACK,
+      BACK + 60_000,
+    ],
+    [
+      'deferUntil/written 30 s ahead (small step back)/one interval from now',
+      BACK + 30_000,
+      BACK,
+      BACK + 60_000,
+    ],
+    ['deferUntil/written before the jump, clamped/counts from the clamp', BACK - 120_000, BACK, null],
+  ] as const)('%s', (_n, lastUpdate, now, expected) => {
+    const s = st({ last_update: lastUpdate, last_written_content: '81.2.69.1' });
+    expect(deferUntil(s, now, 60_000, '81.2.69.2')).toBe(expected);
+  });
+
+  it.each([
+    // [name, next_attempt_at, last_update, now, held until]
+    ['gate/backoff, clock fine/held until the retry', NOW + 5_000, NOW - 60_000, NOW, NOW + 5_000],
+    [
+      'gate/Retry-After of a day, clock fine/held a day',
+      NOW + MAX_RETRY_WAIT_MS,
+      NOW - 1,
+      NOW,
+      NOW + MAX_RETRY_WAIT_MS,
+    ],
+    ['gate/retry beyond any we schedule/not held', NOW + MAX_RETRY_WAIT_MS + 1, null, NOW, null],
+    ['gate/retry 5 min after a write, clock back a day/not held', NOW + 300_000, NOW, BACK, null],
+    [
+      'gate/retry 5 min ahead, clock back an hour (the last write shows it)/not held',
+      NOW + 300_000,
+      NOW,
+      NOW - 3_600_000,
+      null,
+    ],
+    ['gate/retry in the past/not held', NOW - 1, NOW - 60_000, NOW, null],
+  ] as const)('%s', (_n, next, lastUpdate, now, until) => {
+    const held = gate(st({ next_attempt_at: next, last_update: lastUpdate }), now, 'k');
+    expect(held?.until ?? null).toBe(until);
+  });
+
+  it.each([
+    ['clockWentBack/nothing ahead', st({ last_update: NOW - 1, next_attempt_at: NOW + 300_000 }), false],
+    ['clockWentBack/last write ahead', st({ last_update: NOW + 1 }), true],
+    ['clockWentBack/API check ahead', st({ api_checked_at: NOW + DAY }), true],
+    ['clockWentBack/retry beyond a day', st({ next_attempt_at: NOW + MAX_RETRY_WAIT_MS + 1 }), true],
+    ['clockWentBack/retry within a day', st({ next_attempt_at: NOW + MAX_RETRY_WAIT_MS }), false],
+  ] as const)('%s', (_n, s, expected) => {
+    expect(clockWentBack(s, NOW)).toBe(expected);
+  });
+
+  it('judgeDoh/our write a day ahead/lag is judged from now, for one TTL', () => {
+    const s = st({
+      last_update: NOW + DAY,
+      last_written_content: '81.2.69.2',
+      ttl: 60,
+      stale_answer: '81.2.69.1',
+    });
+    expect(judgeDoh({ kind: 'answer', addresses: ['81.2.69.1'], ttl: 60 }, '81.2.69.2', s, NOW)).toEqual({
+      kind: 'propagating',
+      until: NOW + 60_000,
+    });
+  });
+
+  it('apiCacheFresh/checked a day ahead/counts as checked now: fresh', () => {
+    const s = st({ api_checked_at: NOW + DAY, api_checked_ip: '81.2.69.1', content: '81.2.69.1' });
+    expect(apiCacheFresh(s, '81.2.69.1', NOW)).toBe(true);
   });
 });
 

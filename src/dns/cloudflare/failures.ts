@@ -16,6 +16,7 @@ import {
   type CloudflareMessage,
   errorMessage,
 } from '../../errors.js';
+import { MAX_RETRY_WAIT_MS } from '../../domain/dns-failure.js';
 import { errorCode } from '../../http.js';
 import { MASK, splitUrlText } from '../../redact.js';
 import { errorBodySchema, isCloudflareId, showId } from './schemas.js';
@@ -33,7 +34,8 @@ export type Scrub = (text: string) => string;
 
 /** Pause after a 429 without a usable Retry-After: Cloudflare blocks every call for five minutes. */
 export const DEFAULT_RETRY_AFTER_MS = 300_000;
-const MAX_RETRY_AFTER_MS = 86_400_000;
+/** The longest Retry-After honoured: the core's longest wait for a record. */
+const MAX_RETRY_AFTER_MS = MAX_RETRY_WAIT_MS;
 
 /** Calls are refused without a request while an earlier 429's pause runs. */
 export function stillPaused(op: Operation, leftMs: number): CloudflareApiError {
