@@ -10,13 +10,14 @@
  * is not the documented shape → malformed · 1xx/3xx → client (check cloudflare_api_url), the
  * redirect shown as scheme, host and path only · a cached id that cannot be one → not_found, unsent.
  */
+
+import { MAX_RETRY_WAIT_MS } from '../../domain/dns-failure.js';
 import {
   CloudflareApiError,
   type CloudflareFailureKind,
   type CloudflareMessage,
   errorMessage,
 } from '../../errors.js';
-import { MAX_RETRY_WAIT_MS } from '../../domain/dns-failure.js';
 import { errorCode } from '../../http.js';
 import { MASK, splitUrlText } from '../../redact.js';
 import { errorBodySchema, isCloudflareId, showId } from './schemas.js';
