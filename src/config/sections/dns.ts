@@ -85,7 +85,7 @@ export const DNS = {
       default: 60,
       label: 'Minimum time between writes (seconds)',
       allowed: '0..86400',
-      doc: 'Per record, writes closer together are deferred (a flapping address does not hammer the API).',
+      doc: 'Per record, a change of address closer than this to the previous write is deferred, not dropped (a flapping address does not hammer the API). Drift repairs — writing back the content we last wrote after an edit behind our back — are not deferred by it.',
     },
     cloudflare_api_url: {
       schema: url({ schemes: HTTP, example: 'https://api.cloudflare.com/client/v4', trimSlash: true }),
