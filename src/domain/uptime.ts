@@ -31,9 +31,18 @@ export const OUTAGE_ACTIONS = ['none', 'skipped', 'would_cycle', 'power_cycle', 
 export type OutageAction = (typeof OUTAGE_ACTIONS)[number];
 
 /** [hour since the epoch, ms up, ms observed] */
+/**
+ * An hour's bucket normally holds at most an hour; after the wall clock steps back the same clock
+ * hour is observed twice (real, watched time both times), so it may hold more — up to a day, which
+ * keeps every bucket bounded however often the clock is corrected.
+ */
+const MAX_BUCKET_MS = 24 * HOUR_MS;
 const bucketSchema = z
   .tuple([z.number().int(), z.number().nonnegative(), z.number().nonnegative()])
-  .refine(([, up, seen]) => up <= seen && seen <= HOUR_MS, 'a bucket holds at most one hour, up ≤ observed');
+  .refine(
+    ([, up, seen]) => up <= seen && seen <= MAX_BUCKET_MS,
+    'a bucket holds at most a day, up ≤ observed',
+  );
 /** [hour since the epoch, ms up, ms observed] */
 export type Bucket = z.infer<typeof bucketSchema>;
 
@@ -128,7 +137,9 @@ export function resumeUptime(state: UptimeState, now: number): { state: UptimeSt
     return { ...o, start, end };
   });
   if (state.buckets.some(([h]) => h > hourOf(now))) clamped = true;
-  const buckets = pruneBuckets(state.buckets, now);
+  // At a start, hours "after now" (saved by a clock that ran ahead) are dropped: unlike a step
+  // back while running, nothing says this time was real.
+  const buckets = pruneBuckets(state.buckets, now).filter(([h]) => h <= hourOf(now));
   return { state: { ...state, buckets, outages, last: null }, clamped };
 }
 
@@ -154,6 +165,8 @@ export function observeUptime(
     if (gap > 0 && gap <= maxGap && counted !== 'unobserved') {
       buckets = addSpan(buckets, last.at, at, counted === 'up');
     } else if (gap > maxGap) {
+      // Not watched continuously (a long gap, or the clock set back): an open outage ends at the
+      // last observation, as across a restart.
       outages = closeOpen(outages, last.at);
     }
   }
@@ -263,19 +276,23 @@ function addToBucket(buckets: Bucket[], hour: number, ms: number, up: boolean): 
   while (i >= 0 && buckets[i]![0] > hour) i--;
   const found = i >= 0 ? buckets[i]! : undefined;
   if (found !== undefined && found[0] === hour) {
-    buckets[i] = [hour, found[1] + (up ? ms : 0), found[2] + ms];
+    const seen = Math.min(found[2] + ms, MAX_BUCKET_MS);
+    buckets[i] = [hour, Math.min(found[1] + (up ? ms : 0), seen), seen];
   } else {
     buckets.splice(i + 1, 0, [hour, up ? ms : 0, ms]);
   }
 }
 
-/** Keeps the hours in (hour(now) − BUCKET_HOURS, hour(now)]. */
+/**
+ * Keeps the hours after hour(now) − BUCKET_HOURS — hours "after now" too (the clock stepped back
+ * while running: that time was observed all the same) — and at most BUCKET_HOURS of them.
+ */
 function pruneBuckets(buckets: readonly Bucket[], now: number): Bucket[] {
   const current = hourOf(now);
-  return buckets.filter(([h]) => h > current - BUCKET_HOURS && h <= current);
+  return buckets.filter(([h]) => h > current - BUCKET_HOURS).slice(-BUCKET_HOURS);
 }
 
-/** Sorted, one per hour (duplicates merged, capped at an hour), at most BUCKET_HOURS. */
+/** Sorted, one per hour (duplicates merged, capped at MAX_BUCKET_MS), at most BUCKET_HOURS. */
 function normaliseBuckets(buckets: readonly Bucket[]): Bucket[] {
   const byHour = new Map<number, [number, number]>();
   for (const [h, up, seen] of buckets) {
@@ -284,7 +301,7 @@ function normaliseBuckets(buckets: readonly Bucket[]): Bucket[] {
   }
   return [...byHour.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([h, [up, seen]]): Bucket => [h, Math.min(up, seen, HOUR_MS), Math.min(seen, HOUR_MS)])
+    .map(([h, [up, seen]]): Bucket => [h, Math.min(up, seen, MAX_BUCKET_MS), Math.min(seen, MAX_BUCKET_MS)])
     .slice(-BUCKET_HOURS);
 }
 

@@ -209,12 +209,18 @@ describe('clock jumps', () => {
     expect(uptimeTotals(u, T0 + 20 * MIN, 24)).toEqual({ upMs: 30 * S, observedMs: 30 * S });
   });
 
-  it('clock steps back across an hour/figures of the "future" hour are dropped, never negative', () => {
+  it('clock steps back across an hour while running/the hour already observed still counts, never negative', () => {
     let u = span(freshUptime(), T0 + H, T0 + H + 10 * MIN, 'ready');
     u = observeUptime(u, T0 + 50 * MIN, 'wan_down');
     u = observeUptime(u, T0 + 51 * MIN, 'ready');
-    expect(u.buckets).toEqual([[T0 / H, 0, MIN]]);
-    expect(availability(u, T0 + 51 * MIN, 24)).toBe(0);
+    // 10 min up (observed before the step, in the hour "after now") + 1 min down.
+    expect(u.buckets).toEqual([
+      [T0 / H, 0, MIN],
+      [T0 / H + 1, 10 * MIN - 15 * S, 10 * MIN - 15 * S],
+    ]);
+    expect(availability(u, T0 + 51 * MIN, 24)).toBe(
+      Math.round(((10 * MIN - 15 * S) / (11 * MIN - 15 * S)) * 100_000) / 1000,
+    );
   });
 
   it('clock steps far forward/the gap is not counted and an open outage ends where watching stopped', () => {
