@@ -161,7 +161,10 @@ export function planObservation(
       const wroteThis = state.last_written_content !== null && ipEquals(state.last_written_content, desired);
       const sawThis = state.api_checked_ip !== null && ipEquals(state.api_checked_ip, desired);
       const observed = verdict.kind === 'differs' ? verdict.observed.join(',') : null;
-      return { kind: 'check', readApi: wroteThis || sawThis, disagrees: { observed } };
+      // Several addresses for one name: someone made a round-robin set. One API read finds the
+      // conflict (SPEC §3: none of them is updated) before anything is written by a cached id.
+      const several = addresses.length > 1;
+      return { kind: 'check', readApi: wroteThis || sawThis || several, disagrees: { observed } };
     }
   }
 }

@@ -172,6 +172,13 @@ describe('planObservation (what was seen means for the record)', () => {
     ],
     ['doh/equal/in-sync-no-call-lag-over', answer(D), {}, true, { kind: 'in_sync', lagOver: true }],
     [
+      'doh/two-addresses-after-an-ip-change/read-api-first-a-round-robin-is-never-patched',
+      answer('81.2.69.160', '81.2.69.2'),
+      { record_id: 'rec-1', last_written_content: '81.2.69.160' },
+      true,
+      { kind: 'check', readApi: true, disagrees: { observed: '81.2.69.160,81.2.69.2' } },
+    ],
+    [
       'doh/old-content-within-ttl-of-our-write/updating-no-call',
       answer('81.2.69.9'),
       { last_update: NOW - 30_000, last_written_content: D, ttl: 60, stale_answer: '81.2.69.9' },

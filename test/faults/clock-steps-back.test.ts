@@ -7,10 +7,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../fakes/tls-server.js';
 import { until } from '../helpers/world.js';
-import { type FaultWorld, faultWatchdogWorld, faultWorld, ready } from './fault-world.js';
+import { type FaultWorld, faultWatchdogWorld, faultWorld, NEW_IP, ready } from './fault-world.js';
 import { JumpClock } from './jump-clock.js';
 
 const NAME = 'home.example.com';
+const content = (fw: FaultWorld) => fw.cf.records({ name: NAME, type: 'A' }).map((r) => r.content);
 const DAY = 86_400_000;
 const _content = (fw: FaultWorld) => fw.cf.records({ name: NAME, type: 'A' }).map((r) => r.content);
 const _status = (fw: FaultWorld) => fw.agent.state.state.dns.records[`${NAME}/A`];
@@ -97,5 +98,20 @@ describe('the wall clock steps back in a running agent', () => {
     expect(w.agent.status().uptime.availability_24h).toBe(100);
     clock.jump(-3_600_000);
     expect(w.agent.status().uptime.availability_24h).toBe(100);
+  });
+
+  // The first cycle after the step notices it and clamps last_update to now (one warning); the
+  // change then waits one min_update_interval_seconds at most — not the length of the step (a day).
+  it('clock/jump-back-a-day/ip-change-written-within-min_update_interval', async () => {
+    const clock = new JumpClock();
+    const w = await world({ agent: { clock }, overrides: { min_update_interval_seconds: 60 } });
+    w.clock = clock.mono;
+    clock.jump(-DAY);
+    w.setIp(NEW_IP);
+    await clock.mono.advance(61_000);
+    await within(w.agent.reconciler.runCycle({ reason: 'test' }), 3_000, 'the cycle');
+    await clock.mono.advance(61_000);
+    await within(w.agent.reconciler.runCycle({ reason: 'test' }), 3_000, 'the cycle');
+    expect(content(w)).toEqual([NEW_IP]);
   });
 });

@@ -194,6 +194,20 @@ describe('the token loses its rights mid-run', () => {
 });
 
 describe('the records change behind the agent', () => {
+  // Failed before the fix in src/domain/dns-plan.ts planObservation: a DoH answer with two
+  // addresses after an IP change was patched by the cached id (one member of the set changed).
+  it('cf/second-record-added-then-ip-change/conflict-reported-none-updated', async () => {
+    w = await faultWorld();
+    w.cf.addRecord({ name: NAME, type: 'A', content: '81.2.69.2' });
+    w.setIp(NEW_IP);
+    await w.clock.advance(1_000);
+    await w.cycle();
+    // SPEC §3: several records of one type for one name — the agent updates none of them.
+    expect(content(w).sort()).toEqual([GOOD_IP, '81.2.69.2']);
+    expect(status(w)).toMatchObject({ status: 'error', error: expect.stringMatching(/2 A records exist/) });
+    await w.check({ verified: [GOOD_IP, NEW_IP], said: /2 A records exist/ });
+  });
+
   it('cf/record-deleted-long-after-our-write/recreated-by-the-next-cycle', async () => {
     w = await faultWorld();
     await w.clock.advance(3_600_000);
