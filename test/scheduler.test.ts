@@ -275,7 +275,10 @@ describe('the wall clock steps back while the loop runs (NTP correcting a clock 
   it('clock/back a day/the next cycles come on time, not a day later', async () => {
     const mono = new ManualClock();
     let offset = 0;
-    const clock = { now: () => mono.now() + offset, sleep: (ms: number, s?: AbortSignal) => mono.sleep(ms, s) };
+    const clock = {
+      now: () => mono.now() + offset,
+      sleep: (ms: number, s?: AbortSignal) => mono.sleep(ms, s),
+    };
     const runs: number[] = [];
     const sink = logSink();
     const scheduler = new Scheduler({
