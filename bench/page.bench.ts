@@ -7,26 +7,21 @@
  *   uncompressed, as the agent serves it;
  * - live latency: state pushed by the server → the page's DOM shows it, and → the next frame, over
  *   200 state changes through SSE, one at a time.
- * Figures are printed (docs/status-page.md keeps a copy); nothing fails on timing.
+ * Figures go to bench/results.ts (docs/status-page.md keeps a copy); nothing fails on timing.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_CHROMIUM, launchChromium, openPage, waitForFirstState } from '../test/browser/chromium.js';
 import { healthyState } from '../test/browser/fixtures.js';
 import { type PageTarget, startFakeTarget } from '../test/browser/target.js';
+import { fmt, quantile, record, sorted } from './results.js';
 
 const LOADS = 10;
 const UPDATES = 200;
-const lines: string[] = [];
-
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
-function summary(values: number[]): string {
-  const s = [...values].sort((a, b) => a - b);
-  return `p50 ${quantile(s, 0.5).toFixed(1)} ms, p99 ${quantile(s, 0.99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
+/** p50, p99 and max of `values` (ms). */
+function summary(values: number[]): { p50: number; p99: number; max: number } {
+  const s = sorted(values);
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1]! };
 }
 
 let browser: Browser;
@@ -40,7 +35,6 @@ describe.skipIf(!HAVE_CHROMIUM)('status page benchmark', () => {
   afterAll(async () => {
     await target?.close();
     await browser?.close();
-    console.log(`\nStatus page on loopback (Chromium ${browser?.version() ?? '?'})\n${lines.join('\n')}\n`);
   });
 
   it('first paint and transfer size', async () => {
@@ -68,14 +62,32 @@ describe.skipIf(!HAVE_CHROMIUM)('status page benchmark', () => {
       await o.close();
     }
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
-    lines.push(`| first-contentful-paint (${LOADS} cold loads) | ${summary(fcp)} |`);
-    lines.push(`| records table filled (${LOADS} cold loads) | ${summary(filled)} |`);
-    lines.push(
-      `| transfer size, uncompressed | ${(total / 1024).toFixed(1)} KiB in ${bytes.size} files (${[...bytes]
-        .sort((a, b) => b[1] - a[1])
-        .map(([p, n]) => `${p.slice(1) || 'index.html'} ${(n / 1024).toFixed(1)}`)
-        .join(', ')}) |`,
-    );
+    const paint = summary(fcp);
+    const table = summary(filled);
+    record('page.first-paint', {
+      value: paint.p50,
+      unit: 'ms',
+      shown: `p50 ${fmt(paint.p50)} / max ${fmt(paint.max)} ms (records drawn: p50 ${fmt(table.p50)} ms)`,
+      target: '—',
+      met: null,
+      extra: {
+        loads: LOADS,
+        fcp_max: paint.max,
+        filled_p50: table.p50,
+        filled_max: table.max,
+        chromium: browser.version(),
+      },
+    });
+    record('page.size', {
+      value: total / 1000,
+      unit: 'kB',
+      shown: `${fmt(total / 1024)} KiB in ${bytes.size} files`,
+      target: '< 100 KB',
+      met: total < 100_000,
+      extra: Object.fromEntries(
+        [...bytes].sort((a, b) => b[1] - a[1]).map(([p, n]) => [p.slice(1) || 'index.html', n]),
+      ),
+    });
     expect(total).toBeGreaterThan(0);
   });
 
@@ -111,8 +123,16 @@ describe.skipIf(!HAVE_CHROMIUM)('status page benchmark', () => {
       dom.push(at.dom - sent);
       frame.push(at.frame - sent);
     }
-    lines.push(`| state pushed → DOM updated (${UPDATES} changes) | ${summary(dom)} |`);
-    lines.push(`| state pushed → next frame (${UPDATES} changes) | ${summary(frame)} |`);
+    const d = summary(dom);
+    const f = summary(frame);
+    record('page.sse', {
+      value: d.p99,
+      unit: 'ms',
+      shown: `p50 ${fmt(d.p50)} / p99 ${fmt(d.p99)} ms (next frame p99 ${fmt(f.p99)} ms)`,
+      target: 'p99 < 100 ms',
+      met: d.p99 < 100,
+      extra: { changes: UPDATES, dom_max: d.max, frame_p50: f.p50, frame_p99: f.p99, frame_max: f.max },
+    });
     expect(o.problems).toEqual([]);
     await o.close();
   });

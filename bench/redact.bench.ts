@@ -3,11 +3,13 @@
  * time to redact 100 KiB, 1 MiB and 10 MiB of the shapes that were quadratic before the fix
  * (host-like text without `://`, a URL followed by a long run of dots) and a few others. Linear
  * means ×10 size → about ×10 time; the quadratic pattern gave ×100 (50 KB of `x.x.x.…` took
- * 2.6 s, a URL followed by 50,000 dots 10 s). Best of three runs per size, printed as a table;
- * nothing here fails on timing (test/redact.test.ts checks the results on megabytes).
+ * 2.6 s, a URL followed by 50,000 dots 10 s). Best of three runs per size; the worst ×10 growth
+ * goes to bench/results.ts, every shape's times with it (results.json); nothing here fails on
+ * timing (test/redact.test.ts checks the results on megabytes).
  */
 import { describe, expect, it } from 'vitest';
 import { redactText } from '../src/redact.js';
+import { fmt, record } from './results.js';
 
 const KIB = 1024;
 const SIZES = [100 * KIB, 1024 * KIB, 10 * 1024 * KIB];
@@ -34,18 +36,26 @@ function bestOf3(text: string): number {
 
 describe('redactText growth', () => {
   it('×10 size → about ×10 time for every shape', () => {
-    const rows: string[] = [];
+    const rows: Record<string, string> = {};
+    let worst = 0;
+    let slowest = 0;
     for (const [label, make] of SHAPES) {
       bestOf3(make(SIZES[0]!)); // warm up the JIT
       const times = SIZES.map((n) => bestOf3(make(n)));
       const ratio = times[2]! / Math.max(times[1]!, 0.01);
-      rows.push(
-        `${label.padEnd(36)} ${times.map((t) => `${t.toFixed(2)} ms`.padStart(10)).join(' ')}   ×${ratio.toFixed(1)} for ×10`,
-      );
+      rows[label] = `${times.map((t) => `${t.toFixed(2)} ms`).join(' / ')}, ×${ratio.toFixed(1)} for ×10`;
+      worst = Math.max(worst, ratio);
+      slowest = Math.max(slowest, times[2]!);
       expect(times.every(Number.isFinite)).toBe(true);
     }
-    console.log(
-      `redactText: 100 KiB / 1 MiB / 10 MiB, best of 3 (linear ≈ ×10 for ×10 size)\n${rows.join('\n')}`,
-    );
+    // Linear is ×10 for ×10 size; the quadratic patterns this guards against gave ×100.
+    record('redact.growth', {
+      value: worst,
+      unit: '×',
+      shown: `worst ×${fmt(worst)} for ×10 size (10 MiB in ≤ ${fmt(slowest, 0)} ms)`,
+      target: 'linear: ≤ ×20 for ×10 size',
+      met: worst <= 20,
+      extra: rows,
+    });
   });
 });

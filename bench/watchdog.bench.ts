@@ -10,16 +10,17 @@
  *    the agent (health, uptime, state document, MQTT publish). The router and the WAN targets run
  *    in a child process, so the figures are the agent's side only.
  *
- * Figures are printed; nothing fails on them.
+ * Figures go to bench/results.ts; nothing fails on them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
 import type { AgentEvent } from '../src/events.js';
 import { buildProbeSet, runProbeRound } from '../src/probes/round.js';
 import { makeTestPki, type TestPki } from '../test/fakes/tls-server.js';
 import { makeWatchdogWorld, until } from '../test/helpers/world.js';
+import { fmt, record } from './results.js';
 
 const ROUNDS = Number(process.env.WATCHDOG_BENCH_ROUNDS ?? 500);
 /** Where the WAN loss falls after a round, in ms: at the round, a quarter, half, three quarters on. */
@@ -31,7 +32,6 @@ const DEFAULTS = {
   boot_grace_seconds: 600,
   power_off_seconds: 30,
 };
-const lines: string[] = [];
 
 /**
  * The router (a TCP server that accepts) and three WAN targets (TLS with the test CA) in a child
@@ -87,10 +87,10 @@ async function startServers(pki: TestPki): Promise<Servers> {
   };
 }
 
-function stats(xs: number[], unit: string, digits = 1): string {
+/** min, mean and max of `xs`. */
+function stats(xs: number[]): { min: number; mean: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return `min ${s[0]!.toFixed(digits)} ${unit}, mean ${mean.toFixed(digits)} ${unit}, max ${s[s.length - 1]!.toFixed(digits)} ${unit}`;
+  return { min: s[0]!, mean: s.reduce((a, b) => a + b, 0) / s.length, max: s[s.length - 1]! };
 }
 
 /** Sockets and TLS wraps this process holds now. */
@@ -137,10 +137,34 @@ describe('watchdog benchmark', () => {
         await w.close();
       }
     }
-    lines.push(
-      `WAN lost → wan_down event (${OFFSETS.length} losses at 0, ¼, ½, ¾ and the end of a round): ${stats(toWanDown, 's')}`,
-      `WAN lost → power cycle started: ${stats(toCycle, 's')}; wan_down → power cycle started: ${stats(downToCycle, 's')} (wan_down_after_seconds: 180 s)`,
-    );
+    // SPEC §4: two bad rounds end `ready`, so at worst two probe intervals after the loss; §5: a
+    // cycle once wan_down has lasted wan_down_after_seconds, judged at a round.
+    const round = DEFAULTS.probe_interval_seconds;
+    const down = stats(toWanDown);
+    record('watchdog.wan-down', {
+      value: down.max,
+      unit: 's',
+      shown: `min ${fmt(down.min)} / mean ${fmt(down.mean)} / max ${fmt(down.max)} s`,
+      target: `≤ ${2 * round} s (two ${round} s rounds)`,
+      met: down.max <= 2 * round + 0.5,
+      extra: { losses: OFFSETS.length, ...down },
+    });
+    const cycle = stats(toCycle);
+    const after = stats(downToCycle);
+    const limit = 2 * round + DEFAULTS.wan_down_after_seconds;
+    record('watchdog.cycle-start', {
+      value: cycle.max,
+      unit: 's',
+      shown: `min ${fmt(cycle.min)} / mean ${fmt(cycle.mean)} / max ${fmt(cycle.max)} s (wan_down + ${fmt(after.min)}–${fmt(after.max)} s)`,
+      target: `≤ ${limit} s (wan_down + ${DEFAULTS.wan_down_after_seconds} s)`,
+      met: cycle.max <= limit + 0.5,
+      extra: {
+        losses: OFFSETS.length,
+        ...cycle,
+        wan_down_to_cycle_min: after.min,
+        wan_down_to_cycle_max: after.max,
+      },
+    });
   });
 
   it(`probe round cost over ${ROUNDS} rounds: CPU time and sockets per round (the agent's side only)`, async () => {
@@ -168,9 +192,22 @@ describe('watchdog benchmark', () => {
       const cpu = process.cpuUsage(cpu0);
       const sockets = (await servers.accepted()) - sockets0;
       await new Promise((r) => setTimeout(r, 50));
-      lines.push(
-        `bare probe round (router TCP + 3 TLS handshakes): CPU ${((cpu.user + cpu.system) / 1000 / ROUNDS).toFixed(2)} ms/round (user ${(cpu.user / 1000 / ROUNDS).toFixed(2)}, system ${(cpu.system / 1000 / ROUNDS).toFixed(2)}), wall ${(wall / ROUNDS).toFixed(2)} ms/round, ${(sockets / ROUNDS).toFixed(2)} sockets/round, ${failed} failed probes, sockets left open: ${openSockets() - open0}`,
-      );
+      const perRound = (cpu.user + cpu.system) / 1000 / ROUNDS;
+      const left = openSockets() - open0;
+      record('cpu.probe-round', {
+        value: perRound,
+        unit: 'ms',
+        shown: `${fmt(perRound, 2)} ms (wall ${fmt(wall / ROUNDS, 2)} ms, ${fmt(sockets / ROUNDS, 2)} sockets, ${left} left open)`,
+        target: '≤ 15 ms (0.1 % of a core at 15 s)',
+        met: perRound <= 15 && failed === 0 && left <= 0,
+        extra: {
+          rounds: ROUNDS,
+          user_ms: cpu.user / 1000 / ROUNDS,
+          system_ms: cpu.system / 1000 / ROUNDS,
+          failed_probes: failed,
+          sockets_left_open: left,
+        },
+      });
 
       // The whole watchdog round in the agent: probes, health, uptime, state document, MQTT publish.
       const w = await makeWatchdogWorld(pki, {
@@ -192,18 +229,21 @@ describe('watchdog benchmark', () => {
           () => w.obs.on('ddns-watchdog/state').length - published0 >= ROUNDS,
           'the state publishes',
         );
-        lines.push(
-          `watchdog round in the agent (+ health, uptime, state document, MQTT publish; the broker and the test's MQTT client in-process): CPU ${((c.user + c.system) / 1000 / ROUNDS).toFixed(2)} ms/round, ${(s / ROUNDS).toFixed(2)} sockets/round, ${((w.obs.on('ddns-watchdog/state').length - published0) / ROUNDS).toFixed(2)} state publishes/round; at the default 15 s that is ${(((c.user + c.system) / 1000 / ROUNDS / 15_000) * 100).toFixed(3)} % of one core`,
-        );
+        const agentRound = (c.user + c.system) / 1000 / ROUNDS;
+        const publishes = (w.obs.on('ddns-watchdog/state').length - published0) / ROUNDS;
+        record('cpu.watchdog-round', {
+          value: agentRound,
+          unit: 'ms',
+          shown: `${fmt(agentRound, 2)} ms (broker and observer in-process; ${fmt(publishes, 2)} state publishes)`,
+          target: '≤ 15 ms (0.1 % of a core at 15 s)',
+          met: agentRound <= 15,
+          extra: { rounds: ROUNDS, sockets_per_round: s / ROUNDS, state_publishes_per_round: publishes },
+        });
       } finally {
         await w.close();
       }
     } finally {
       servers.close();
     }
-  });
-
-  afterAll(() => {
-    process.stdout.write(`\nWatchdog benchmark\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
   });
 });
