@@ -98,7 +98,8 @@ export async function storm(o: {
   mqtt: MqttClient;
   base: string;
   token: string;
-  rate: number;
+  /** Commands a second on each face; 0 leaves that face quiet. */
+  rate: { mqtt: number; http: number };
   seconds: number;
   tally: LoadTally;
   pool: Pool;
@@ -106,17 +107,14 @@ export async function storm(o: {
   const mq = mqttMix(o.base);
   const hm = httpMix();
   const tick = 10;
-  const perTick = o.rate / (1000 / tick);
   const started = Date.now();
-  let mqttDue = 0;
-  let httpDue = 0;
   let mi = 0;
   let hi = 0;
   const { tally } = o;
   while (Date.now() - started < o.seconds * 1000) {
     const elapsedTicks = (Date.now() - started) / tick + 1;
-    mqttDue = Math.floor(elapsedTicks * perTick);
-    httpDue = mqttDue;
+    const mqttDue = Math.floor((elapsedTicks * o.rate.mqtt * tick) / 1000);
+    const httpDue = Math.floor((elapsedTicks * o.rate.http * tick) / 1000);
     while (tally.mqttSent < mqttDue) {
       const c = mq[mi++ % mq.length]!;
       tally.mqttSent++;

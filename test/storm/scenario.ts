@@ -16,7 +16,7 @@ const MB = 1024 * 1024;
 const mb = (b: number) => Number((b / MB).toFixed(1));
 
 export interface StormSummary {
-  rate_per_face: number;
+  rate: { mqtt: number; http: number };
   http_connections: number;
   seconds: number;
   mqtt_sent: number;
@@ -34,6 +34,8 @@ export interface StormSummary {
   rss_peak_mb: number;
   rss_peak_growth_mb: number;
   rss_end_mb: number;
+  /** RSS at each second from the storm's start (MB), until the last answer. */
+  rss_by_second_mb: number[];
   power_cycles: number;
   power_cycle_events: number;
   cloudflare_api_calls: number;
@@ -52,7 +54,8 @@ export interface StormSummary {
 }
 
 export async function runStorm(o: {
-  rate: number;
+  /** Commands a second on each face. */
+  rate: { mqtt: number; http: number };
   seconds: number;
   httpConnections: number;
   /** Where the summary is written, under test-output/. */
@@ -70,9 +73,14 @@ export async function runStorm(o: {
     await until(() => w.broker.on((t) => t === `${BASE}/state`).length > 0, 'the first state', 20_000);
 
     const rss: number[] = [];
+    const bySecond: number[] = [];
+    let began = Date.now();
     const sample = () => {
       const b = w.agent.rssBytes();
-      if (b !== null) rss.push(b);
+      if (b === null) return;
+      rss.push(b);
+      const second = Math.floor((Date.now() - began) / 1000);
+      if (second >= 0 && bySecond[second] === undefined) bySecond[second] = mb(b);
     };
     sample();
     const baseline = rss[0]!;
@@ -86,7 +94,7 @@ export async function runStorm(o: {
       setTimeout(() => (w.ip = '81.2.69.162'), (o.seconds * 2000) / 3),
     ];
     const tally = newTally();
-    const began = Date.now();
+    began = Date.now();
     await storm({
       mqtt: client,
       base: BASE,
@@ -120,7 +128,7 @@ export async function runStorm(o: {
     const peak = Math.max(...rss);
     const log = w.agent.stdout().slice(logBefore);
     const summary: StormSummary = {
-      rate_per_face: o.rate,
+      rate: o.rate,
       http_connections: o.httpConnections,
       seconds: Number(tally.seconds.toFixed(1)),
       mqtt_sent: tally.mqttSent,
@@ -136,6 +144,7 @@ export async function runStorm(o: {
       rss_peak_mb: mb(peak),
       rss_peak_growth_mb: mb(peak - baseline),
       rss_end_mb: mb(rss.at(-1)!),
+      rss_by_second_mb: bySecond.filter((x) => x !== undefined),
       power_cycles: w.plug.relay.changes.filter((c) => !c.on).length,
       power_cycle_events: events.filter((e) => e.type === 'power_cycle_started').length,
       cloudflare_api_calls: w.cf.requests.length,

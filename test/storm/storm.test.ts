@@ -26,7 +26,7 @@ describe('storm: a flood of commands on MQTT and HTTP', () => {
     `${RATE}/s on each face for ${SECONDS} s: memory bounded, one power cycle at most, no API storm, every command answered`,
     async () => {
       const s = await runStorm({
-        rate: RATE,
+        rate: { mqtt: RATE, http: RATE },
         seconds: SECONDS,
         httpConnections: CONNECTIONS,
         name: `${SECONDS}s`,
