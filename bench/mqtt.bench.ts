@@ -1,9 +1,9 @@
 /**
  * MQTT benchmark on loopback:
- * - command → result latency over 1,000 commands (p50/p99) for a command answered without I/O: a
- *   `reboot` refused because no plug is configured (payload parsing, the watchdog's rule from the
- *   pure core, the MQTT round trip through an in-process aedes; `probe` is no longer one — it runs a
- *   real probe round — and `recovery` saves the state file);
+ * - command → result latency over 1,000 commands (p50/p99, after 200 that warm up) for a command
+ *   answered without I/O: a `reboot` refused because no plug is configured (payload parsing, the
+ *   watchdog's rule from the pure core, the MQTT round trip through an in-process aedes; `probe` is
+ *   no longer one — it runs a real probe round — and `recovery` saves the state file);
  * - the same for `sync`, each one a full DNS cycle against the loopback fakes (triggered cycles
  *   keep a 5 s gap in the agent, SPEC §6, so this one injects a gap of 0 to measure the work);
  * - a `sync` flood with the real 5 s gap: 1,000 commands at once, every one answered, in how many
@@ -30,7 +30,16 @@ const STARTS = 5;
 /** How long after its first discovery publish the started agent's RSS is read. */
 const REST_MS = 5000;
 
-async function commandLatency(command: string, payload: (id: string) => string): Promise<number[]> {
+/**
+ * Commands sent before the measured ones: the first few hundred after start run code V8 has not
+ * compiled yet (up to ~5 ms each on the development machine); their worst is kept as `cold`.
+ */
+const WARM_UP = 200;
+
+async function commandLatency(
+  command: string,
+  payload: (id: string) => string,
+): Promise<{ samples: number[]; cold: number }> {
   const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
   const world = await makeWorld({
     records: ['home.example.com'],
@@ -52,19 +61,21 @@ async function commandLatency(command: string, payload: (id: string) => string):
     });
     await client.subscribeAsync('ddns-watchdog/command/result', { qos: 1 });
     const samples: number[] = [];
-    for (let i = -50; i < COMMANDS; i++) {
+    let cold = 0;
+    for (let i = -WARM_UP; i < COMMANDS; i++) {
       const id = `b${i}`;
       const done = new Promise<number>((resolve) => pending.set(id, resolve));
       const t0 = performance.now();
       await client.publishAsync(`ddns-watchdog/command/${command}`, payload(id), { qos: 1 });
       const ms = (await done) - t0;
-      if (i >= 0) samples.push(ms); // the first 50 warm up
+      if (i >= 0) samples.push(ms);
+      else cold = Math.max(cold, ms);
       pending.delete(id);
       if (i % 100 === 0) world.clearLogs();
     }
     // One kind of answer only: the command did what the benchmark says it does.
     expect([...answers.keys()]).toHaveLength(1);
-    return samples;
+    return { samples, cold };
   } finally {
     await client.endAsync(true);
     await world.close();
@@ -159,28 +170,36 @@ async function startToDiscovery(restMs = 0): Promise<{ ms: number; rss?: { rss: 
   }
 }
 
-function latencyFigure(id: string, samples: number[], limit: number | null) {
-  const s = sorted(samples);
+function latencyFigure(id: string, run: { samples: number[]; cold: number }, limit: number | null) {
+  const s = sorted(run.samples);
   const p99 = quantile(s, 0.99);
   record(id, {
     value: p99,
     unit: 'ms',
-    shown: `p50 ${fmt(quantile(s, 0.5), 2)} / p99 ${fmt(p99, 2)} ms`,
+    shown: `p50 ${fmt(quantile(s, 0.5), 2)} / p99 ${fmt(p99, 2)} ms (first ${WARM_UP}: max ${fmt(run.cold, 1)})`,
     target: limit === null ? '—' : `p99 ≤ ${limit} ms`,
     met: limit === null ? null : p99 <= limit,
-    extra: { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99, max: s[s.length - 1]! },
+    extra: {
+      n: s.length,
+      p50: quantile(s, 0.5),
+      p90: quantile(s, 0.9),
+      p99,
+      max: s[s.length - 1]!,
+      warm_up: WARM_UP,
+      warm_up_max: run.cold,
+    },
   });
 }
 
 describe('MQTT benchmark (loopback brokers)', () => {
   it(`command → result, a refused reboot (no I/O behind it), ${COMMANDS} commands`, async () => {
-    const samples = await commandLatency('reboot', (id) => JSON.stringify({ transaction: id }));
-    latencyFigure('mqtt.command.no-io', samples, 5);
+    const run = await commandLatency('reboot', (id) => JSON.stringify({ transaction: id }));
+    latencyFigure('mqtt.command.no-io', run, 5);
   });
 
   it(`command → result, sync (a full DNS cycle each, gap 0 injected), ${COMMANDS} commands`, async () => {
-    const samples = await commandLatency('sync', (id) => JSON.stringify({ transaction: id }));
-    latencyFigure('mqtt.command.sync', samples, null);
+    const run = await commandLatency('sync', (id) => JSON.stringify({ transaction: id }));
+    latencyFigure('mqtt.command.sync', run, null);
   });
 
   it('sync flood with the 5 s gap: 1,000 commands at once, every one answered', async () => {

@@ -44,7 +44,8 @@ describe('redactText growth', () => {
       const times = SIZES.map((n) => bestOf3(make(n)));
       const ratio = times[2]! / Math.max(times[1]!, 0.01);
       rows[label] = `${times.map((t) => `${t.toFixed(2)} ms`).join(' / ')}, ×${ratio.toFixed(1)} for ×10`;
-      worst = Math.max(worst, ratio);
+      // A shape redacted in under a millisecond at 10 MiB is linear at least; its ratio is timer noise.
+      if (times[2]! >= 1) worst = Math.max(worst, ratio);
       slowest = Math.max(slowest, times[2]!);
       expect(times.every(Number.isFinite)).toBe(true);
     }

@@ -8,8 +8,8 @@
  * as the agent does between cycles (a forced GC, one second idle), so every checkpoint measures
  * the same thing. Never run by hand: every endpoint comes from the benchmark's environment.
  *
- * SOAK_SNAP=<path prefix> also writes a heap snapshot at the first and the last checkpoint
- * (<prefix>-100.heapsnapshot, <prefix>-10000.heapsnapshot) to compare in Chrome's DevTools.
+ * SOAK_SNAP=<path prefix> also writes heap snapshots at cycles 100 and 1,000 and at the last
+ * (<prefix>-100.heapsnapshot, …) to compare in Chrome's DevTools.
  */
 import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
@@ -59,7 +59,7 @@ for (let i = 1; i <= CYCLES; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     gc?.();
     const m = process.memoryUsage();
-    if (process.env.SOAK_SNAP && (i === 100 || i === CYCLES)) {
+    if (process.env.SOAK_SNAP && (i === 100 || i === 1000 || i === CYCLES)) {
       writeHeapSnapshot(`${process.env.SOAK_SNAP}-${i}.heapsnapshot`);
     }
     await send({
