@@ -164,6 +164,14 @@ export async function fullRun(kind: PlugKind, format: 'json' | 'pretty', s: Secr
       return { status: res.status, text, headers: res.headers };
     };
     const endOfRun = 30_000;
+    // On the embedded broker from its first moment (it starts with the agent), so every message is seen.
+    const obs = await connectObserver(`mqtt://127.0.0.1:${brokerPort}`, s.mqtt_password);
+    closers.push(() => obs.endAsync(true));
+    const messages: Evidence[] = [];
+    obs.on('message', (topic, payload) =>
+      messages.push({ where: `mqtt ${topic}`, text: `${topic} ${payload}` }),
+    );
+    await obs.subscribeAsync('#', { qos: 1 });
     await until(() => agent.stdout().length > 0 || !agent.running(), 'the first log line', endOfRun);
     await until(
       () => RECORDS.every((n) => cf.records({ name: n })[0]?.content === ip),
@@ -185,13 +193,6 @@ export async function fullRun(kind: PlugKind, format: 'json' | 'pretty', s: Secr
       }
     };
     await httpUp();
-    const obs = await connectObserver(`mqtt://127.0.0.1:${brokerPort}`, s.mqtt_password);
-    closers.push(() => obs.endAsync(true));
-    const messages: Evidence[] = [];
-    obs.on('message', (topic, payload) =>
-      messages.push({ where: `mqtt ${topic}`, text: `${topic} ${payload}` }),
-    );
-    await obs.subscribeAsync('#', { qos: 1 });
     // A client with the wrong password is refused (and the broker says so in the log).
     await mqtt
       .connectAsync(`mqtt://127.0.0.1:${brokerPort}`, {
