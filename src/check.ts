@@ -36,7 +36,15 @@ export async function runCheck(config: Config, options: CheckOptions = {}): Prom
   );
   // Plan in dry-run with a state that is never saved: check changes nothing.
   const agent = await Agent.create({
-    config: { ...config, mode: 'dry-run', min_update_interval_seconds: 0, delete_on_stop: false },
+    // No heartbeat or webhook: check is not a run of the agent (no "up" ping, no events posted).
+    config: {
+      ...config,
+      mode: 'dry-run',
+      min_update_interval_seconds: 0,
+      delete_on_stop: false,
+      heartbeat_url: undefined,
+      webhook_url: undefined,
+    },
     logger,
     store: null,
     mqtt: false,

@@ -131,7 +131,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       });
     },
   );
-  server.maxConnections = limits.maxConnections ?? 128;
+  const maxConnections = limits.maxConnections ?? 128;
+  server.maxConnections = maxConnections;
+  // Load shedding is said, never silent: Node closes connections past maxConnections at once; a
+  // warning names it (at most once a minute, with the count so far).
+  let refusedConnections = 0;
+  let refusedSaidAt = Number.NEGATIVE_INFINITY;
+  server.on('drop', () => {
+    refusedConnections += 1;
+    const now = o.clock.now();
+    if (now - refusedSaidAt < 60_000) return;
+    refusedSaidAt = now;
+    log.warn(
+      { refused: refusedConnections, max_connections: maxConnections },
+      `Refused an HTTP connection: more than ${maxConnections} are open at once (${refusedConnections} refused so far). A client opens too many connections; let it reuse its connections or send fewer commands at once.`,
+    );
+  });
   server.on('clientError', (err, socket) => {
     log.debug({ code: (err as { code?: string }).code }, 'Dropped a malformed or too slow HTTP request.');
     if (socket.writable && !socket.destroyed) {

@@ -169,6 +169,27 @@ describe('limits', () => {
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it('connections/more than maxConnections/refused and said in a warning, not silently', async () => {
+    const server = await startTestServer({ limits: { maxConnections: 2 } });
+    t = server;
+    const port = server.server.port;
+    const sockets = [0, 1, 2, 3].map(() => connect(port, '127.0.0.1'));
+    try {
+      await Promise.all(
+        sockets.map((s) => new Promise<void>((resolve) => s.once('connect', () => resolve()))),
+      );
+      await expect
+        .poll(
+          () => server.sink.lines().filter((l) => /Refused an HTTP connection/.test(String(l.msg))).length,
+        )
+        .toBe(1);
+      const line = server.sink.lines().find((l) => /Refused an HTTP connection/.test(String(l.msg)));
+      expect(line?.msg).toMatch(/more than 2 are open at once/);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+
   it('listen/port already in use/a clear error naming http_port', async () => {
     t = await startTestServer();
     const err = await startHttpServer({
