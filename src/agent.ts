@@ -284,6 +284,7 @@ export class Agent {
       metrics: this.#metrics,
       beat: () => this.#liveness?.beat(PROBE_LOOP),
       probes: this.#options.probes,
+      ...(this.#options.triggerGapMs !== undefined ? { probeTriggerGapMs: this.#options.triggerGapMs } : {}),
     });
   }
 

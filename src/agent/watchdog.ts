@@ -109,6 +109,8 @@ function routerHostOf(router: RouterHostResolution, logger: Logger): string {
 
 export interface WatchdogStartupOptions {
   config: Config;
+  /** Gap between rounds run for `probe` commands (the agent's triggerGapMs option; tests pass 0). */
+  probeTriggerGapMs?: number;
   router: RouterHostResolution;
   plug: PlugDriver | null;
   state: StateHolder;
@@ -150,6 +152,7 @@ export function startWatchdog(o: WatchdogStartupOptions): WatchdogService {
     logger,
     onWanRestored: o.onWanRestored,
     startedAt: o.startedAt,
+    ...(o.probeTriggerGapMs !== undefined ? { probeTriggerGapMs: o.probeTriggerGapMs } : {}),
   });
   service.start();
   return service;

@@ -39,6 +39,9 @@ import type { WatchdogDeps, WatchdogStatus } from './types.js';
 
 export type { WatchdogConfig, WatchdogDeps, WatchdogStatus } from './types.js';
 
+/** Minimum gap between probe rounds run for `probe` commands; commands within it share the next round. */
+export const PROBE_TRIGGER_GAP_MS = 2000;
+
 export class WatchdogService {
   readonly #d: WatchdogDeps;
   readonly #stop = new AbortController();
@@ -125,7 +128,8 @@ export class WatchdogService {
       random: () => 0.5,
       intervalMs: interval,
       jitterMs: 0,
-      triggerGapMs: 0,
+      // `probe` commands coalesce like `sync` (SPEC §6): a flood never becomes a flood of handshakes.
+      triggerGapMs: this.#d.probeTriggerGapMs ?? PROBE_TRIGGER_GAP_MS,
       logger,
       run: async () => {
         const at = clock.now();

@@ -28,6 +28,8 @@ export interface WatchdogDeps {
    * a throw or a rejected promise is logged.
    */
   onWanRestored?: () => unknown;
+  /** Minimum gap between rounds run for `probe` commands (default PROBE_TRIGGER_GAP_MS; tests pass 0). */
+  probeTriggerGapMs?: number;
   /** When the agent started (its start grace counts from here). Default: the time of start(). */
   startedAt?: number;
 }

@@ -152,6 +152,27 @@ describe.skipIf(!opensslAvailable())('probe, recovery, status', () => {
     });
   });
 
+  it('probe/a burst of 50 commands/two rounds, every command answered (no flood of handshakes)', async () => {
+    world = await makeWorld(pki);
+    const a = await agent();
+    const rounds = a.svc.rounds;
+    // The first runs at once; the other 49 arrive within the 2 s gap and share the next round.
+    const first = a.svc.commands.probe();
+    await first;
+    const burst = Array.from({ length: 49 }, () => a.svc.commands.probe());
+    await a.clock.advance(2_000);
+    const answers = await Promise.all(burst);
+    expect(answers.every((x) => x.ok)).toBe(true);
+    expect(a.svc.rounds - rounds).toBe(2);
+    // Right after a round for a command, the next command waits out the gap (no round at once).
+    const next = a.svc.commands.probe();
+    await until(() => false, 'nothing', 200).catch(() => undefined);
+    expect(a.svc.rounds - rounds).toBe(2);
+    await a.clock.advance(2_000);
+    expect((await next).ok).toBe(true);
+    expect(a.svc.rounds - rounds).toBe(3);
+  });
+
   it('recovery/OFF/persists across a restart and keeps the watchdog to alerts', async () => {
     world = await makeWorld(pki);
     const a = await agent({ config: { probe_interval_seconds: 60 } });
