@@ -208,12 +208,22 @@ export class Agent {
     const dispatcher = this.#options.dispatcher;
     // The router's address is looked up (Supervisor, routing table) while MQTT connects.
     const router = resolveRouter({ config, env: this.#env, dispatcher, probes: this.#options.probes });
-    if (this.#options.mqtt !== false) await this.#startMqtt();
+    // The watchdog does not wait for the broker to answer: after a restart mid-cycle its first act
+    // is switching the plug on (SPEC §5), which an unreachable broker must not delay.
+    let connecting: Promise<void> | null = null;
+    if (this.#options.mqtt !== false) connecting = (await this.#startMqtt())?.connected ?? null;
     else
       this.#plug = buildPlug({ config, clock, mqtt: null, dispatcher, env: this.#env, logger: this.logger });
     if (this.#stopping) return;
     this.#startWatchdog(await router);
-    if (this.#stopping || !this.#metrics || !this.#liveness) return;
+    if (this.#stopping) return;
+    if (this.#metrics && this.#liveness) await this.#startHttpServer();
+    await connecting;
+  }
+
+  async #startHttpServer(): Promise<void> {
+    const { config, clock } = this;
+    if (!this.#metrics || !this.#liveness) return;
     const server = await startHttp({
       config,
       addon: Boolean(this.#env.SUPERVISOR_TOKEN?.trim()),
@@ -233,7 +243,8 @@ export class Agent {
   }
 
   /** Finds the broker, builds the connection, the plug on it (MQTT plugs need it) and the bridge. */
-  async #startMqtt(): Promise<void> {
+  /** Resolves once the connection is built; `connected` resolves when MQTT is connected or has been given a few seconds. */
+  async #startMqtt(): Promise<{ connected: Promise<void> } | null> {
     const { config, clock, logger } = this;
     const dispatcher = this.#options.dispatcher;
     const link = await connectMqtt({
@@ -245,12 +256,12 @@ export class Agent {
     });
     if (this.#stopping) {
       await link?.broker?.close();
-      return;
+      return null;
     }
     this.#broker = link?.broker ?? null;
     this.#mqtt = link?.connection ?? null;
     this.#plug = buildPlug({ config, clock, mqtt: this.#mqtt, dispatcher, env: this.#env, logger });
-    if (!this.#mqtt) return;
+    if (!this.#mqtt) return null;
     this.#bridge = buildBridge({
       config,
       connection: this.#mqtt,
@@ -265,7 +276,7 @@ export class Agent {
       logger,
     });
     this.#bridge.start();
-    await this.#mqtt.start();
+    return { connected: this.#mqtt.start() };
   }
 
   #startWatchdog(router: RouterHostResolution): void {
