@@ -78,6 +78,12 @@ export async function faultWatchdogWorld(
   if (o.start !== false) {
     await w.agent.start();
     await until(() => (w.agent.watchdog?.rounds ?? 0) >= 1, 'the first probe round');
+    // The watchdog no longer waits for MQTT: wait until the agent listens on its command topics,
+    // so a test's first command is not published before the broker knows the subscription.
+    await until(
+      () => w.broker.subscriptions.some((s) => s.includes('/command/')),
+      'the command subscription',
+    );
     await until(() => w.agent.lastCycle !== null && !w.agent.scheduler.running, 'the first DNS cycle');
   }
   return w as FaultWatchdogWorld;

@@ -301,6 +301,8 @@ export async function makeWatchdogWorld(
   if (o.start !== false) {
     await world.agent.start();
     await until(() => (world.agent.watchdog?.rounds ?? 0) >= 1, 'the first probe round');
+    // The watchdog does not wait for MQTT: wait until the agent listens on its command topics.
+    await until(() => broker.subscriptions.some((s) => s.includes('/command/')), 'the command subscription');
   }
   return world;
 }

@@ -21,6 +21,8 @@ export interface RecordingBroker {
   published: BrokerPublish[];
   /** Publishes the broker received from clients on topics that `match`. */
   on(match: (topic: string) => boolean): BrokerPublish[];
+  /** Every subscription the broker accepted: `clientId topicFilter`. */
+  subscriptions: string[];
   close(): Promise<void>;
 }
 
@@ -37,6 +39,10 @@ export async function startRecordingBroker(): Promise<RecordingBroker> {
       clientId: client.id,
     });
   });
+  const subscriptions: string[] = [];
+  aedes.on('subscribe', (subs, client) => {
+    for (const sub of subs) subscriptions.push(`${client?.id ?? ''} ${sub.topic}`);
+  });
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     socket.setNoDelay(true);
@@ -50,6 +56,7 @@ export async function startRecordingBroker(): Promise<RecordingBroker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     published,
+    subscriptions,
     on: (match) => published.filter((p) => match(p.topic)),
     close: async () => {
       for (const s of sockets) s.destroy();
