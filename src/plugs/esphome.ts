@@ -20,6 +20,7 @@ import type { Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import {
   type Credentials,
+  endpoint,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -121,9 +122,7 @@ export class EsphomeRestPlug implements PlugDriver {
   }
 
   async #switch(want: 'on' | 'off', signal: AbortSignal): Promise<PlugOutcome> {
-    const url = new URL(this.#base.url);
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/switch/${encodeURIComponent(this.#object)}/turn_${want}`;
-    url.search = '';
+    const url = endpoint(this.#base.url, `/switch/${encodeURIComponent(this.#object)}/turn_${want}`);
     const req: PlugHttpRequest = {
       method: 'POST',
       url,

@@ -247,6 +247,17 @@ export function excerpt(text: string, secrets: readonly string[] = [], max = 120
   return one.length > max ? `${one.slice(0, max)}…` : one;
 }
 
+/**
+ * The URL of `path` under a plug's base URL (its own path kept, no double slash), with `query`
+ * as its search (none when absent). The one place drivers build their endpoints.
+ */
+export function endpoint(base: URL, path: string, query?: Record<string, string>): URL {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  url.search = query ? new URLSearchParams(query).toString() : '';
+  return url;
+}
+
 /** PLUG_BAD_ANSWER for a status that is not 2xx (401/403 are handled by plugHttpWithAuth). */
 export function statusError(
   answer: PlugHttpAnswer,

@@ -14,6 +14,7 @@
  */
 import {
   type Credentials,
+  endpoint,
   excerpt,
   type PlugHttpDeps,
   type PlugHttpRequest,
@@ -79,9 +80,7 @@ export class ShellyRpcPlug implements PlugDriver {
   }
 
   async #set(params: Record<string, string>, signal: AbortSignal): Promise<void> {
-    const url = new URL(this.#base.url);
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/rpc/Switch.Set`;
-    url.search = new URLSearchParams({ id: '0', ...params }).toString();
+    const url = endpoint(this.#base.url, '/rpc/Switch.Set', { id: '0', ...params });
     const req: PlugHttpRequest = {
       method: 'GET',
       url,

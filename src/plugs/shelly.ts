@@ -10,6 +10,7 @@
  */
 import {
   type Credentials,
+  endpoint,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -95,9 +96,7 @@ export class ShellyPlug implements PlugDriver {
   }
 
   async #relay(query: Record<string, string>, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const url = new URL(this.#base.url);
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/relay/0`;
-    url.search = new URLSearchParams(query).toString();
+    const url = endpoint(this.#base.url, '/relay/0', query);
     const req: PlugHttpRequest = {
       method: 'GET',
       url,
