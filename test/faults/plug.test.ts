@@ -141,13 +141,19 @@ describe('an HTTP plug (agent-timed) that fails', () => {
     expect(await press(w, front)).toMatchObject({ ok: true });
     expect(plug.commands()).toEqual(['off']);
     fail(plug, front);
-    // The off time ends; the on command fails and is retried for a few minutes of simulated time.
-    for (let i = 0; i < 8; i++) {
-      await w.rounds(1);
-      await until(() => front.inFlight === 0, 'the on attempt given up');
-    }
+    // The off time (30 s) ends within three rounds; each `on` then fails in real time (refused at
+    // once, or given up after http_timeout_ms) and the next one waits ON_RETRY_FIRST_MS (1 s) of
+    // simulated time, then 2 s (a refused one may come in the same clock step). Waiting on what the agent says, not on a count of rounds, keeps
+    // the simulated clock from running ahead of a save or a timeout on a loaded machine.
+    const onTries = () => front.seen.filter((p) => p.includes('turn=on')).length;
+    const gaveUp = (attempt: number) =>
+      w.lines().some((l) => String(l.msg).startsWith(`Could not switch the plug on (attempt ${attempt})`));
+    await w.rounds(3);
+    await until(() => gaveUp(1), 'the first on attempt given up');
+    await w.rounds(1);
+    await until(() => gaveUp(2), 'the second on attempt given up');
     expect(plug.ison).toBe(false);
-    expect(front.seen.filter((p) => p.includes('turn=on')).length).toBeGreaterThan(1);
+    expect(onTries()).toBeGreaterThanOrEqual(2);
     heal(plug, front);
     await drive(w, () => finished(w).length === 1, 'the cycle finished', front);
     await w.check({
