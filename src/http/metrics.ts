@@ -59,6 +59,7 @@ export const METRIC_NAMES = [
   'ddns_watchdog_availability_ratio',
   'ddns_watchdog_power_cycles_total',
   'ddns_watchdog_mqtt_connected',
+  'ddns_watchdog_http_connections_refused_total',
 ] as const;
 
 /** What services record. Every method is cheap and never throws. */
@@ -79,6 +80,8 @@ export interface Metrics {
   powerCycle(result: PowerCycleResult): void;
   /** The MQTT client connected (true) or lost the broker (false). */
   mqttConnected(connected: boolean): void;
+  /** The HTTP server refused a connection: too many were open at once (load shedding). */
+  httpConnectionRefused(): void;
   /** Refreshes what the §6 state document also says (health, availability); called on each scrape. */
   observeState(doc: StatusDocument): void;
   /** The Prometheus text exposition of everything above. */
@@ -203,6 +206,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics & { readonl
   });
   mqtt.set(0);
 
+  const refused = new Counter({
+    name: 'ddns_watchdog_http_connections_refused_total',
+    help: 'HTTP connections closed at once because more than the limit (128) were open: load shedding.',
+    registers,
+  });
+
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   return {
@@ -226,6 +235,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics & { readonl
     health: setHealth,
     powerCycle: (result) => powerCycles.inc({ result }),
     mqttConnected: (connected) => mqtt.set(connected ? 1 : 0),
+    httpConnectionRefused: () => refused.inc(),
     observeState: (doc) => {
       if ((HEALTH_VALUES as readonly string[]).includes(doc.health)) setHealth(doc.health);
       for (const [window, key] of AVAILABILITY_WINDOWS) {

@@ -134,11 +134,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const maxConnections = limits.maxConnections ?? 128;
   server.maxConnections = maxConnections;
   // Load shedding is said, never silent: Node closes connections past maxConnections at once; a
-  // warning names it (at most once a minute, with the count so far).
+  // warning names it (at most once a minute, with the count so far) and /metrics counts each one.
   let refusedConnections = 0;
   let refusedSaidAt = Number.NEGATIVE_INFINITY;
   server.on('drop', () => {
     refusedConnections += 1;
+    o.metrics.httpConnectionRefused();
     const now = o.clock.now();
     if (now - refusedSaidAt < 60_000) return;
     refusedSaidAt = now;

@@ -68,6 +68,7 @@ describe('GET /metrics', () => {
       ddns_watchdog_availability_ratio: 'gauge',
       ddns_watchdog_power_cycles_total: 'counter',
       ddns_watchdog_mqtt_connected: 'gauge',
+      ddns_watchdog_http_connections_refused_total: 'counter',
     };
     expect(Object.keys(types).sort()).toEqual([...METRIC_NAMES].sort());
     for (const name of METRIC_NAMES) {
@@ -80,6 +81,7 @@ describe('GET /metrics', () => {
     expect(value(family(families, 'ddns_watchdog_dns_cycles_total'), { result: 'failed' })).toBe(0);
     expect(value(family(families, 'ddns_watchdog_power_cycles_total'), { result: 'ok' })).toBe(0);
     expect(value(family(families, 'ddns_watchdog_mqtt_connected'))).toBe(0);
+    expect(value(family(families, 'ddns_watchdog_http_connections_refused_total'))).toBe(0);
   });
 
   it('metrics/after activity/counters, histogram buckets and gauges say what the services reported', async () => {

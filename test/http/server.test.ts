@@ -185,6 +185,12 @@ describe('limits', () => {
         .toBe(1);
       const line = server.sink.lines().find((l) => /Refused an HTTP connection/.test(String(l.msg)));
       expect(line?.msg).toMatch(/more than 2 are open at once/);
+      // Each refused connection is counted where a dashboard sees it.
+      await expect
+        .poll(async () =>
+          /^ddns_watchdog_http_connections_refused_total 2$/m.test(await server.metrics.render()),
+        )
+        .toBe(true);
     } finally {
       for (const s of sockets) s.destroy();
     }
