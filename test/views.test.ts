@@ -1,7 +1,7 @@
 /**
  * The ready-made views in docs/views/ (issue 10.3, docs/views.md) hold only names the agent really
  * produces: the Lovelace dashboard names entity ids from the real discovery payload, the blueprint
- * names device triggers the payload announces (and detects "exhausted" the way the watchdog
+ * listens on the agent's real event topic for event types its device triggers announce (and detects "exhausted" the way the watchdog
  * service really says it), and the Grafana dashboard queries metrics a real /metrics scrape has.
  */
 import { readFileSync } from 'node:fs';
@@ -13,9 +13,8 @@ import {
   buildDeviceDiscovery,
   type ComponentConfig,
   discoveryOptionsFromConfig,
-  MANUFACTURER,
+  eventTopic,
 } from '../src/ha/discovery.js';
-import { TRIGGER_SUBTYPE } from '../src/ha/entities.js';
 import { createMetrics, METRIC_NAMES } from '../src/http/metrics.js';
 import { type HttpServerHandle, startHttpServer } from '../src/http/server.js';
 import { ManualClock } from './fakes/clock.js';
@@ -166,7 +165,7 @@ function inputRefs(node: unknown, out: InputRef[] = []): InputRef[] {
 const blueprint = parse(read('blueprint-notify.yaml'), { customTags: [inputTag] }) as Blueprint;
 
 describe('docs/views/blueprint-notify.yaml', () => {
-  const { nodeId, components } = realComponents();
+  const { components } = realComponents();
   const announced = Object.entries(components).filter(([, c]) => c.platform === 'device_automation');
 
   it('blueprint/parses/as an automation blueprint whose !input tags all name declared inputs', () => {
@@ -176,31 +175,32 @@ describe('docs/views/blueprint-notify.yaml', () => {
     for (const ref of refs) expect(Object.keys(blueprint.blueprint.input), ref.name).toContain(ref.name);
   });
 
-  it('blueprint/device input/is filtered to MQTT devices of our manufacturer', () => {
-    const device = blueprint.blueprint.input.watchdog_device?.selector.device as {
-      filter: Array<{ integration: string; manufacturer: string }>;
-    };
-    expect(device.filter).toEqual([{ integration: 'mqtt', manufacturer: MANUFACTURER }]);
+  it('blueprint/event topic input/defaults to the topic a default agent publishes its events on', () => {
+    const parsed = parseConfig({}, { addon: false, isTTY: false });
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    expect(blueprint.blueprint.input.event_topic?.default).toBe(eventTopic(parsed.config.mqtt_base_topic));
+    expect(blueprint.blueprint.input.event_topic?.default).toBe('ddns-watchdog/event');
   });
 
-  it('blueprint/triggers/are device triggers the discovery payload announces, with their discovery ids', () => {
-    expect(blueprint.triggers.map((t) => t.type)).toEqual([
+  it('blueprint/triggers/are MQTT triggers on that topic matching event types the device announces', () => {
+    expect(blueprint.triggers.map((t) => t.payload)).toEqual([
       'wan_down',
       'power_cycle_started',
       'power_cycle_skipped',
     ]);
     for (const t of blueprint.triggers) {
-      expect(t.trigger ?? t.platform).toBe('device');
-      expect(t.domain).toBe('mqtt');
-      expect(t.device_id).toEqual(new InputRef('watchdog_device'));
-      expect(t.subtype).toBe(TRIGGER_SUBTYPE);
-      // Home Assistant keys a device trigger from device discovery by "<component id> <object id
-      // of the discovery topic>" (mqtt/discovery.py); our topic's object id is the node id.
-      const match = announced.find(([, c]) => c.type === t.type && c.subtype === t.subtype);
-      expect(match, `no device trigger of type ${String(t.type)} is announced`).toBeDefined();
-      expect(t.discovery_id).toBe(`${match![0]} ${nodeId}`);
+      expect(t.trigger).toBe('mqtt');
+      expect(t.topic).toEqual(new InputRef('event_topic'));
+      // The same event types the device triggers fire on (so the agent really sends them) …
+      const match = announced.find(([, c]) => c.payload === t.payload);
+      expect(match, `no device trigger fires on ${String(t.payload)}`).toBeDefined();
+      // … read from the same field: the event's JSON `type`, guarded for a payload that is not JSON.
+      expect(String(match![1].value_template)).toBe('{{ value_json.type }}');
+      expect(t.value_template).toMatch(/value_json\.type if value_json is defined and value_json is mapping/);
     }
     expect(blueprint.triggers.map((t) => t.id)).toEqual(['wan_down', 'power_cycle_started', 'exhausted']);
+    // Nothing in it depends on the node id (it used to name device-trigger discovery ids).
+    expect(read('blueprint-notify.yaml')).not.toMatch(/discovery_id|device_id|ddns_watchdog_event/);
   });
 
   it('blueprint/description/says how exhausted is detected', () => {
