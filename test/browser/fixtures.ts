@@ -29,7 +29,11 @@ export function healthyState(now = Date.now(), ip = IP_BEFORE): StatusDocument {
       ipv4: ip,
       ipv6: '2a02:8010:6a41:2c00::17',
       verified: true,
-      sources_agreeing: ['https://1.1.1.1/cdn-cgi/trace', 'https://api.ipify.org/', 'https://ifconfig.co/ip'],
+      sources_agreeing: [
+        'https://cloudflare.com/cdn-cgi/trace',
+        'https://api.ipify.org/',
+        'https://icanhazip.com/',
+      ],
       checked_at: iso(now - 40_000),
     },
     dns: {
@@ -146,6 +150,6 @@ export function ipChangedEvent(now = Date.now()): AgentEvent {
     family: 'ipv4',
     old: IP_BEFORE,
     new: IP_AFTER,
-    sources: ['https://1.1.1.1/cdn-cgi/trace', 'https://api.ipify.org/'],
+    sources: ['https://cloudflare.com/cdn-cgi/trace', 'https://api.ipify.org/'],
   };
 }
