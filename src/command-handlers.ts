@@ -77,6 +77,7 @@ async function syncCommand(deps: CommandDeps, records: string[] | undefined): Pr
   }
   return {
     ok: false,
+    failure: 'failed',
     message: `DNS sync finished with problems: ${last.summary.slice(0, 5).join('; ')}`,
   };
 }
@@ -84,7 +85,7 @@ async function syncCommand(deps: CommandDeps, records: string[] | undefined): Pr
 /**
  * The §6 answer `{command, ok, message, transaction?}`, and for the HTTP face how it failed:
  * `invalid` (the payload was refused by the parser), `refused` (the handler said no), `failed`
- * (the handler threw).
+ * (the handler ran and it did not work, or it threw).
  */
 export interface CommandOutcome {
   command: string;
@@ -136,15 +137,16 @@ export async function runCommandPayload(
       ...transaction,
     };
   }
+  const failure = answer.ok ? undefined : (answer.failure ?? 'refused');
   o.logger.info(
     { command: cmd.command, ok: answer.ok, via: o.via },
-    `${cmd.command} command ${answer.ok ? 'done' : 'refused'}: ${answer.message}`,
+    `${cmd.command} command ${failure ?? 'done'}: ${answer.message}`,
   );
   return {
     command: cmd.command,
     ok: answer.ok,
     message: answer.message,
-    ...(answer.ok ? {} : { failure: 'refused' as const }),
+    ...(failure ? { failure } : {}),
     ...transaction,
   };
 }

@@ -23,6 +23,12 @@ export type ParsedCommand =
 export interface CommandAnswer {
   ok: boolean;
   message: string;
+  /**
+   * With `ok: false`: `refused` (the default) — the agent said no and did nothing; `failed` — it ran
+   * and did not work (a DNS sync whose API calls failed, a plug that did not take the command).
+   * Only the HTTP face shows the difference (409 or 502); the MQTT answer is the same.
+   */
+  failure?: 'refused' | 'failed';
 }
 
 /** What runs each command (built in src/command-handlers.ts, called by the MQTT bridge). */

@@ -233,6 +233,30 @@ describe('the HTTP server in the running agent', () => {
     });
   });
 
+  it('a command that ran and failed answers 502 over HTTP (refused is 409); MQTT carries the same answer', async () => {
+    const w = await world();
+    await ready(w);
+    await until(() => !w.agent.scheduler.running, 'the first DNS cycle');
+    // The IP changes and every Cloudflare write fails: the sync runs, and does not work.
+    w.setIp('81.2.69.203');
+    w.cf.failNext({ method: 'PATCH', status: 500, times: 50 });
+    w.cf.failNext({ method: 'POST', status: 500, times: 50 });
+    const viaHttp = await post(w.url, 'sync', '{}');
+    expect(viaHttp.status).toBe(502);
+    expect(viaHttp.json()).toMatchObject({
+      command: 'sync',
+      ok: false,
+      message: expect.stringMatching(/^DNS sync finished with problems: /),
+    });
+    // The MQTT answer has no status: the same fields, no more.
+    const viaMqtt = await w.obs.command('sync', '{}');
+    expect(Object.keys(viaMqtt as object).sort()).toEqual(['command', 'message', 'ok']);
+    expect(viaMqtt).toMatchObject({ ok: false, message: expect.stringMatching(/finished with problems/) });
+    expect(
+      w.sink.lines().some((l) => /^sync command failed: DNS sync finished with problems/.test(String(l.msg))),
+    ).toBe(true);
+  });
+
   it('sync over HTTP and MQTT shares the rate limit: triggers within the gap join one DNS cycle', async () => {
     const w = await world({ triggerGapMs: 5_000 });
     await ready(w);

@@ -158,10 +158,10 @@ describe('commandHandlers', () => {
       { ok: true, message: 'DNS sync done: 1 change(s) would be made (dry-run)' },
     ],
     [
-      'sync/problems/first five listed',
+      'sync/problems/failed (not refused), first five listed',
       { result: { ...ok, ok: false, summary: ['a', 'b', 'c', 'd', 'e', 'f'] } },
       undefined,
-      { ok: false, message: 'DNS sync finished with problems: a; b; c; d; e' },
+      { ok: false, failure: 'failed', message: 'DNS sync finished with problems: a; b; c; d; e' },
     ],
     [
       'sync/unknown record/refused before any cycle',

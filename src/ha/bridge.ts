@@ -233,7 +233,7 @@ export class MqttBridge {
     try {
       outcome = await this.#run(cmd);
     } catch (err) {
-      outcome = { ok: false, message: `failed: ${errorMessage(err)}` };
+      outcome = { ok: false, failure: 'failed', message: `failed: ${errorMessage(err)}` };
       logger.error(
         { err: errorMessage(err), command: cmd.command },
         `The ${cmd.command} command failed: ${errorMessage(err)}`,
@@ -241,7 +241,7 @@ export class MqttBridge {
     }
     logger.info(
       { command: cmd.command, ok: outcome.ok },
-      `${cmd.command} command ${outcome.ok ? 'done' : 'refused'}: ${outcome.message}`,
+      `${cmd.command} command ${outcome.ok ? 'done' : (outcome.failure ?? 'refused')}: ${outcome.message}`,
     );
     this.#answer(m, {
       command: cmd.command,

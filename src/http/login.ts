@@ -29,7 +29,13 @@ export function loginForm(res: ServerResponse, d: LoginDeps): void {
   send(res, 200, 'text/html; charset=utf-8', loginPage(), { 'Cache-Control': 'no-store' });
 }
 
-export function logout(res: ServerResponse, d: LoginDeps): void {
+export function logout(req: IncomingMessage, res: ServerResponse, d: LoginDeps): void {
+  // Like login: another site must not end the session (a cross-site form post would clear it).
+  const origin = originProblem({ origin: req.headers.origin, host: req.headers.host, via: 'public' });
+  if (origin) {
+    sendError(res, 403, 'forbidden', `${origin} Log out from the status page itself.`);
+    return;
+  }
   sendJson(res, 200, { ok: true, message: 'Logged out.' }, { 'Set-Cookie': d.sessions.clearCookie() });
 }
 
@@ -61,17 +67,23 @@ export async function login(
 
   const origin = originProblem({ origin: req.headers.origin, host: req.headers.host, via: 'public' });
   if (origin) return refuse(403, 'forbidden', origin);
-  const blocked = d.limiter.blockedFor(client, d.clock.now());
-  if (blocked > 0) {
+  const tooMany = (): boolean => {
+    const blocked = d.limiter.blockedFor(client, d.clock.now());
+    if (blocked <= 0) return false;
     const seconds = Math.ceil(blocked / 1000);
     const message = `Too many wrong tokens from this address: wait ${seconds} s, then try again.`;
-    return refuse(429, 'too_many_attempts', message, { 'Retry-After': seconds });
-  }
+    refuse(429, 'too_many_attempts', message, { 'Retry-After': seconds });
+    return true;
+  };
+  if (tooMany()) return;
   const body = await readBody(req, MAX_LOGIN_BYTES);
   if (body.kind === 'aborted') return;
   if (body.kind === 'too_large') {
     return refuse(413, 'too_large', `A login is at most ${MAX_LOGIN_BYTES} bytes.`, { Connection: 'close' });
   }
+  // Asked again once the body is in: logins sent in parallel all passed the first check while
+  // their bodies were on the way, and the failures of the first ones count now.
+  if (tooMany()) return;
   const given = loginToken(mediaType(req.headers['content-type']), body.text);
   if (given === null) {
     return refuse(

@@ -237,7 +237,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       case '/login':
         return method === 'POST' ? login(req, res, client, loginDeps) : loginForm(res, loginDeps);
       case '/logout':
-        return logout(res, loginDeps);
+        return logout(req, res, loginDeps);
     }
     if (asset) return send(res, 200, asset.type, asset.body, { 'Cache-Control': 'no-cache' });
     send(res, 200, 'text/html; charset=utf-8', indexPage(VERSION), { 'Cache-Control': 'no-cache' });

@@ -71,6 +71,7 @@ export function watchdogCommands(c: WatchdogControl): WatchdogCommands {
       if (first.ok) return { ok: true, message: `${decision.message}: ${first.message}` };
       return {
         ok: false,
+        failure: 'failed',
         message: `the plug did not take the command (${first.message}); it is switched on again in ${decision.offSeconds} s to be safe — check the plug's address, login and power`,
       };
     },

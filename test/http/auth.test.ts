@@ -1,6 +1,8 @@
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, SESSION_MAX_AGE_SECONDS } from '../../src/http/auth.js';
-import { call, startTestServer, type TestServer } from './harness.js';
+import { ManualClock } from '../fakes/clock.js';
+import { call, START, startTestServer, type TestServer } from './harness.js';
 
 const TOKEN = 'Sup3r-long-http-token-for-tests';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -143,6 +145,73 @@ describe('with http_token', () => {
     expect(String(res.headers['set-cookie'])).toBe(
       `${SESSION_COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict`,
     );
+  });
+
+  it('token/logout posted by another site/403, the session cookie is not cleared', async () => {
+    t = await startTestServer({ token: TOKEN });
+    const res = await t.post('/logout', '', {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: 'http://evil.example',
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.json()).toMatchObject({
+      message: expect.stringMatching(/another site.*Log out from the status page/),
+    });
+    // The page's own origin still logs out.
+    const own = await t.post('/logout', '', { origin: t.url });
+    expect(own.status).toBe(200);
+  });
+
+  it('token/30 wrong logins sent in parallel/at most 10 tokens are tried, the rest get 429', async () => {
+    // Counts the server's clock reads: each login reads it before its body (access, limiter).
+    const clock = new ManualClock(START);
+    let reads = 0;
+    const counting = Object.assign(Object.create(clock), {
+      now: () => {
+        reads += 1;
+        return clock.now();
+      },
+      sleep: clock.sleep.bind(clock),
+    });
+    t = await startTestServer({ token: TOKEN, clock: counting });
+    const port = Number(new URL(t.url).port);
+    const N = 30;
+    const sockets = await Promise.all(
+      Array.from(
+        { length: N },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect(port, '127.0.0.1', () => resolve(s));
+          }),
+      ),
+    );
+    const answers = sockets.map(
+      (s) =>
+        new Promise<string>((resolve) => {
+          let text = '';
+          s.on('data', (d) => {
+            text += String(d);
+          });
+          s.on('close', () => resolve(text));
+          s.on('error', () => resolve(text));
+        }),
+    );
+    const body = 'token=wrong-guess';
+    // Every login's headers first: each passes the first limiter check before any body arrives.
+    const before = reads;
+    for (const s of sockets) {
+      s.write(
+        `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      );
+    }
+    await expect.poll(() => reads - before >= 2 * N, { timeout: 5000 }).toBe(true);
+    for (const s of sockets) s.write(body);
+    const texts = await Promise.all(answers);
+    const tried = texts.filter((x) => x.startsWith('HTTP/1.1 401')).length;
+    const limited = texts.filter((x) => x.startsWith('HTTP/1.1 429')).length;
+    expect(tried + limited).toBe(N);
+    expect(tried).toBe(10);
   });
 
   it('token/many wrong tokens from one address/429 with Retry-After, then allowed again after the window', async () => {
