@@ -239,7 +239,7 @@ export function decideRecovery(input: RecoveryInput): Decision {
   if (state.exhausted_at !== null) {
     return none(
       'exhausted',
-      'The power-cycle budget was spent during this outage: alerts only until the WAN has been back for 30 min.',
+      'The power-cycle budget was spent during this outage: alerts only until the WAN comes back.',
     );
   }
 
@@ -308,10 +308,12 @@ function capitalise(s: string): string {
 }
 
 /**
- * Counter resets from health alone: after 30 min of continuous `ready` the doubling starts again
- * from `wan_down_after_seconds` and the `exhausted` latch clears; when the WAN is back (ready or
- * degraded) the once-per-outage "Auto recovery is off" note may be said again next outage.
- * Returns the same object when nothing changes (the caller can skip a save).
+ * Resets from health alone. When the WAN is back (`ready` or `degraded`: a line with one blocked
+ * target or a slow line is back all the same), the once-per-outage latches clear — `exhausted`
+ * (SPEC §5: "only alerts follow until the WAN comes back") and the "Auto recovery is off" note —
+ * so the next outage is judged, and reported, afresh. After 30 min of continuous `ready` the
+ * doubling starts again from `wan_down_after_seconds`. Returns the same object when nothing
+ * changes (the caller can skip a save).
  */
 export function onHealth(
   state: RecoveryState,
@@ -320,15 +322,13 @@ export function onHealth(
   now: number,
 ): RecoveryState {
   let next = state;
-  if ((health === 'ready' || health === 'degraded') && next.skip_noted_at !== null) {
-    next = { ...next, skip_noted_at: null };
+  const latched = next.skip_noted_at !== null || next.exhausted_at !== null;
+  if ((health === 'ready' || health === 'degraded') && latched) {
+    next = { ...next, skip_noted_at: null, exhausted_at: null };
   }
   if (health === 'ready' && now - healthSince >= COUNTER_RESET_MS) {
     const reset = next.counters_reset_at ?? Number.NEGATIVE_INFINITY;
-    const streak = next.cycles.some((c) => c.at > reset);
-    if (streak || next.exhausted_at !== null) {
-      next = { ...next, counters_reset_at: now, exhausted_at: null };
-    }
+    if (next.cycles.some((c) => c.at > reset)) next = { ...next, counters_reset_at: now };
   }
   return next;
 }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 
 export const RECOVERY_STATE_VERSION = 1;
 
-/** Counters (the doubling wait, the exhausted latch) reset after this much continuous `ready`. */
+/** The doubling wait starts again from `wan_down_after_seconds` after this much continuous `ready`. */
 export const COUNTER_RESET_MS = 30 * 60_000;
 /** Cycle records older than this are dropped: the longest window `power_cycle_window_hours` allows (720 h). */
 export const CYCLE_HISTORY_MS = 720 * 3_600_000;
@@ -64,7 +64,7 @@ export const recoveryStateSchema = z.object({
   current: currentCycleSchema.nullable().default(null),
   /** Cycles at or before this time no longer double the wait (set after 30 min of continuous `ready`). */
   counters_reset_at: nullableTime,
-  /** Set when the `exhausted` decision was made (once per outage); cleared by the counter reset. */
+  /** Set when the `exhausted` decision was made (once per outage); cleared when the WAN is back (ready or degraded). */
   exhausted_at: nullableTime,
   /** Set when a due cycle was skipped because Auto recovery is off (once per outage); cleared when the WAN is back. */
   skip_noted_at: nullableTime,
@@ -196,7 +196,7 @@ export function noteWouldCycle(
   return { ...state, cycles: prune([...state.cycles, record], now) };
 }
 
-/** The `exhausted` decision was reported: it is not reported again until the counters reset. */
+/** The `exhausted` decision was reported: it is not reported again until the WAN is back. */
 export function noteExhausted(state: RecoveryState, now: number): RecoveryState {
   return state.exhausted_at === null ? { ...state, exhausted_at: now } : state;
 }

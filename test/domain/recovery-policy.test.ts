@@ -374,18 +374,85 @@ describe('recoveryRound (decision + what it means for the state)', () => {
   });
 });
 
-describe('onHealth (counter resets)', () => {
+describe('onHealth (exhausted clears when the WAN is back; counters reset after 30 min of ready)', () => {
   const streaky = st({ cycles: [cycleAgo(2 * H), cycleAgo(H + 30 * MIN)], exhausted_at: NOW - H });
-  it.each<[string, HealthState, number, boolean]>([
-    ['ready 29 min/counters kept', 'ready', 29 * MIN, false],
-    ['ready 30 min/counters reset', 'ready', 30 * MIN, true],
-    ['degraded 30 min/counters kept', 'degraded', 30 * MIN, false],
-    ['wan_down 30 min/counters kept', 'wan_down', 30 * MIN, false],
-  ])('%s', (_name, health, lasted, reset) => {
+  it.each<[string, HealthState, number, { exhaustedCleared: boolean; countersReset: boolean }]>([
+    [
+      'ready 15 s/exhausted cleared, counters kept',
+      'ready',
+      15 * S,
+      { exhaustedCleared: true, countersReset: false },
+    ],
+    [
+      'ready 29 min/exhausted cleared, counters kept',
+      'ready',
+      29 * MIN,
+      { exhaustedCleared: true, countersReset: false },
+    ],
+    [
+      'ready 30 min/exhausted cleared, counters reset',
+      'ready',
+      30 * MIN,
+      { exhaustedCleared: true, countersReset: true },
+    ],
+    [
+      'degraded 15 s/exhausted cleared, counters kept',
+      'degraded',
+      15 * S,
+      { exhaustedCleared: true, countersReset: false },
+    ],
+    [
+      'degraded 3 h/exhausted cleared, counters kept',
+      'degraded',
+      3 * H,
+      { exhaustedCleared: true, countersReset: false },
+    ],
+    ['wan_down 30 min/both kept', 'wan_down', 30 * MIN, { exhaustedCleared: false, countersReset: false }],
+    [
+      'router_down 30 min/both kept',
+      'router_down',
+      30 * MIN,
+      { exhaustedCleared: false, countersReset: false },
+    ],
+    ['self_down 30 min/both kept', 'self_down', 30 * MIN, { exhaustedCleared: false, countersReset: false }],
+    [
+      'intercepted 30 min/both kept',
+      'intercepted',
+      30 * MIN,
+      { exhaustedCleared: false, countersReset: false },
+    ],
+    [
+      'recovering 30 min/both kept',
+      'recovering',
+      30 * MIN,
+      { exhaustedCleared: false, countersReset: false },
+    ],
+    ['probing 30 min/both kept', 'probing', 30 * MIN, { exhaustedCleared: false, countersReset: false }],
+  ])('%s', (_name, health, lasted, want) => {
     const next = onHealth(streaky, health, NOW - lasted, NOW);
-    expect(next.exhausted_at === null).toBe(reset);
-    expect(currentWaitMs(next, cfg(), NOW)).toBe(reset ? 180 * S : 720 * S);
+    expect(next.exhausted_at === null).toBe(want.exhaustedCleared);
+    expect(currentWaitMs(next, cfg(), NOW)).toBe(want.countersReset ? 180 * S : 720 * S);
     expect(next.cycles).toEqual(streaky.cycles); // the budget is a sliding window, not reset
+  });
+
+  it('budget spent, WAN back degraded for 3 h/the next outage is judged afresh: a cycle once the budget frees', () => {
+    // Budget 1 in 1 h: one cycle, exhausted, then the WAN comes back with one target blocked.
+    const c = { max_power_cycles: 1, power_cycle_window_hours: 1 };
+    const spent = recoveryRound(
+      input({ health: 'wan_down', healthFor: H, config: c, state: st({ cycles: [cycleAgo(20 * MIN)] }) }),
+    );
+    expect(spent.decision.kind).toBe('exhausted');
+    const back = recoveryRound({
+      ...input({ health: 'degraded', healthFor: 0, config: c }),
+      state: spent.state,
+      now: NOW + MIN,
+    });
+    expect(back.state.exhausted_at).toBeNull();
+    const later = NOW + 3 * H;
+    const down = { ...input({ health: 'wan_down', healthFor: 0, config: c }), state: back.state, now: later };
+    expect(recoveryStatus({ ...down, healthSince: later }).state).toBe('waiting');
+    const due = recoveryRound({ ...down, healthSince: later - 180 * S });
+    expect(due.decision.kind).toBe('cycle');
   });
 
   it('ready 30 min/nothing to reset/same object (no save needed)', () => {

@@ -20,7 +20,8 @@
  *   no start grace (wan_down_after since the start) and no boot grace; not exhausted; down for the
  *   wait — wan_down_after × 2^(cycles in the window since the last reset), counted from the latest of
  *   `since`, the start and the end of the last boot grace; budget: fewer than max cycles in the
- *   window, else `exhausted` once, until 30 min of continuous ready reset the counters;
+ *   window, else `exhausted` once, until the WAN is back (ready or degraded); 30 min of continuous
+ *   ready reset the counters (the doubling);
  * - uptime (health.md "Uptime"): the time from one observation to the next counts as the earlier
  *   health — up (ready, degraded), down (wan_down, router_down, intercepted, recovering) or not at
  *   all (probing, self_down) — in exact ms per UTC hour, the last 720 hours; a gap over four rounds
@@ -251,11 +252,9 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
   };
 
   const recover = (m: number, at: number) => {
-    if (health === 'ready' && at - since >= 30 * MINUTE) {
-      if (cycles.some((c) => c.at > countersResetAt) || exhaustedAt !== null) {
-        countersResetAt = at;
-        exhaustedAt = null;
-      }
+    if (isUp(health)) exhaustedAt = null;
+    if (health === 'ready' && at - since >= 30 * MINUTE && cycles.some((c) => c.at > countersResetAt)) {
+      countersResetAt = at;
     }
     if (running !== null || health !== 'wan_down') return;
     if (at < startedAt + cfg.wanDownAfterMs) return;

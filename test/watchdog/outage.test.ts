@@ -210,4 +210,45 @@ describe.skipIf(!opensslAvailable())('the watchdog through outages', () => {
     expect(agent.of('power_cycle_skipped')).toEqual([]);
     expect(agent.svc.status().recovery.power_cycles_total).toBe(1);
   });
+
+  it('budget spent, then the WAN back but degraded for hours (one target blocked): the next outage is power-cycled again', async () => {
+    world = await makeWorld(pki);
+    agent = await makeAgent(pki, world, {
+      config: {
+        probe_interval_seconds: 60,
+        max_power_cycles: 1,
+        power_cycle_window_hours: 1,
+        wan_down_after_seconds: 60,
+        boot_grace_seconds: 60,
+      },
+    });
+    const a = agent;
+    const roundsUntil = async (cond: () => boolean, what: string, max: number) => {
+      for (let i = 0; i < max && !cond(); i++) await a.rounds(1);
+      if (!cond()) throw new Error(`${what} did not happen within ${max} rounds`);
+    };
+    await roundsUntil(() => a.svc.health === 'ready', 'ready', 4);
+    world.setWan('down');
+    await roundsUntil(() => a.of('power_cycle_started').length === 1, 'the first cycle', 15);
+    await roundsUntil(
+      () => a.of('power_cycle_skipped').some((e) => /budget is spent/.test(e.reason)),
+      'the budget-spent event',
+      20,
+    );
+    expect(a.svc.status().recovery.state).toBe('exhausted');
+    // The WAN is back, but one of the three targets stays blocked: degraded, never ready.
+    world.setWan('up');
+    world.wan[2]!.mode = 'down';
+    await roundsUntil(() => a.svc.health === 'degraded', 'degraded', 6);
+    expect(a.svc.status().recovery.state).toBe('idle');
+    await a.rounds(180);
+    expect(a.svc.health).toBe('degraded');
+    expect(a.svc.status().recovery.budget_remaining).toBe(1);
+    // A new outage hours later, with the budget free again: judged afresh, and cycled.
+    world.setWan('down');
+    await roundsUntil(() => a.svc.health === 'wan_down', 'wan_down', 3);
+    expect(a.svc.status().recovery.state).toBe('waiting');
+    await roundsUntil(() => a.of('power_cycle_started').length === 2, 'the second cycle', 4);
+    expect(a.of('power_cycle_skipped')).toHaveLength(1);
+  });
 });
