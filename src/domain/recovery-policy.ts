@@ -141,11 +141,16 @@ export function budgetLeft(
   return { remaining, freesAt: oldest === null ? null : oldest + windowMs(config) };
 }
 
-/** The wait before the next cycle: `wan_down_after_seconds`, doubled per cycle since the last reset (capped at the window). */
+/**
+ * The wait before the next cycle: `wan_down_after_seconds`, doubled per cycle in the window since
+ * the last reset, the doubling capped at the window — but never less than `wan_down_after_seconds`
+ * (a `wan_down_after_seconds` longer than the window is what the user asked for, and is kept).
+ */
 export function currentWaitMs(state: RecoveryState, config: RecoveryConfig, now: number): number {
   const reset = state.counters_reset_at ?? Number.NEGATIVE_INFINITY;
   const streak = inWindow(counted(state, config), config, now).filter((c) => c.at > reset).length;
-  return Math.min(config.wan_down_after_seconds * 1000 * 2 ** Math.min(streak, 30), windowMs(config));
+  const base = config.wan_down_after_seconds * 1000;
+  return Math.max(base, Math.min(base * 2 ** Math.min(streak, 30), windowMs(config)));
 }
 
 /**

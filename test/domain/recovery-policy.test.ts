@@ -322,6 +322,53 @@ describe('decideRecovery', () => {
     const state = st({ cycles: Array.from({ length: cycles }, (_, i) => cycleAgo((i + 1) * MIN)) });
     expect(currentWaitMs(state, cfg({ max_power_cycles: 100 }), NOW)).toBe(seconds * S);
   });
+
+  // wan_down_after_seconds (10..86400) may be longer than power_cycle_window_hours (1..720 h):
+  // the window caps the doubling, never the wait the user asked for.
+  it.each<[string, Partial<RecoveryConfig>, number, number]>([
+    [
+      'wan_down_after 4 h, window 1 h/0 cycles/4 h',
+      { wan_down_after_seconds: 4 * 3600, power_cycle_window_hours: 1 },
+      0,
+      4 * 3600,
+    ],
+    [
+      'wan_down_after 4 h, window 1 h/1 cycle/4 h',
+      { wan_down_after_seconds: 4 * 3600, power_cycle_window_hours: 1 },
+      1,
+      4 * 3600,
+    ],
+    [
+      'wan_down_after 24 h, window 1 h/0 cycles/24 h',
+      { wan_down_after_seconds: 86400, power_cycle_window_hours: 1 },
+      0,
+      86400,
+    ],
+    [
+      'wan_down_after 40 min, window 1 h/1 cycle/capped at the window',
+      { wan_down_after_seconds: 2400, power_cycle_window_hours: 1 },
+      1,
+      3600,
+    ],
+    [
+      'wan_down_after 1 h, window 1 h/2 cycles/1 h',
+      { wan_down_after_seconds: 3600, power_cycle_window_hours: 1 },
+      2,
+      3600,
+    ],
+  ])('wait never below wan_down_after_seconds/%s', (_name, over, cycles, seconds) => {
+    const state = st({ cycles: Array.from({ length: cycles }, (_, i) => cycleAgo((i + 1) * MIN)) });
+    expect(currentWaitMs(state, cfg({ max_power_cycles: 100, ...over }), NOW)).toBe(seconds * S);
+  });
+
+  it.each<[string, number, string]>([
+    ['wan_down_after 4 h, window 1 h/down 61 min/none (waiting)', 61 * MIN, 'none (waiting)'],
+    ['wan_down_after 4 h, window 1 h/down 3 h 59 min/none (waiting)', 4 * H - MIN, 'none (waiting)'],
+    ['wan_down_after 4 h, window 1 h/down 4 h/cycle', 4 * H, 'cycle'],
+  ])('%s', (_name, down, expected) => {
+    const config = { wan_down_after_seconds: 4 * 3600, power_cycle_window_hours: 1 };
+    expect(summary(decideRecovery(input({ health: 'wan_down', healthFor: down, config })))).toBe(expected);
+  });
 });
 
 describe('humanDuration (wording of waits)', () => {

@@ -18,7 +18,8 @@
  *   the verdicts keep coming, and the first round after the grace can decide with the last one in it;
  * - a cycle (recovery.md "What it takes", "The doubling wait", "Budget", "Resets"): health wan_down;
  *   no start grace (wan_down_after since the start) and no boot grace; not exhausted; down for the
- *   wait — wan_down_after × 2^(cycles in the window since the last reset), counted from the latest of
+ *   wait — wan_down_after × 2^(cycles in the window since the last reset), the doubling capped at the
+ *   window but never below wan_down_after — counted from the latest of
  *   `since`, the start and the end of the last boot grace; budget: fewer than max cycles in the
  *   window, else `exhausted` once, until the WAN is back (ready or degraded); 30 min of continuous
  *   ready reset the counters (the doubling);
@@ -263,7 +264,7 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
     if (exhaustedAt !== null) return;
     const inWindow = cycles.filter((c) => c.at > at - cfg.windowMs);
     const streak = inWindow.filter((c) => c.at > countersResetAt).length;
-    const wait = Math.min(cfg.wanDownAfterMs * 2 ** streak, cfg.windowMs);
+    const wait = Math.max(cfg.wanDownAfterMs, Math.min(cfg.wanDownAfterMs * 2 ** streak, cfg.windowMs));
     const downSince = Math.max(since, startedAt, grace ?? Number.NEGATIVE_INFINITY);
     if (at - downSince < wait) return;
     if (inWindow.length >= cfg.maxCycles) {
