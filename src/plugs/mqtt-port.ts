@@ -9,10 +9,12 @@
  */
 import type { Clock } from '../clock.js';
 import type { IncomingMessage } from '../mqtt/client.js';
-import type { PlugMqtt } from './plug-driver.js';
+import { PlugError, type PlugMqtt } from './plug-driver.js';
 
 /** What PlugMqtt needs from the agent's MQTT connection (src/mqtt/client.ts MqttConnection). */
 export interface MqttConnectionLike {
+  /** True while a session is up (publishes go straight out, nothing is queued). */
+  readonly connected: boolean;
   publish(topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }): void;
   subscribe(filter: string, handler: (m: IncomingMessage) => void): void;
 }
@@ -25,6 +27,14 @@ export function plugMqttOver(conn: MqttConnectionLike): PlugMqtt {
   const handlers = new Map<string, Set<(topic: string, payload: Buffer) => void>>();
   return {
     publish(topic, payload, options) {
+      // The connection would queue it until the broker is back: a plug command must go now or
+      // fail, so that the cycle's own retries and its state file decide what happens next.
+      if (!conn.connected) {
+        throw new PlugError(
+          'PLUG_UNREACHABLE',
+          `The MQTT broker is not connected, so "${payload.slice(0, 60)}" was not sent to ${topic} (it is never kept to be sent later); check the broker — the agent retries switching the plug on until it works.`,
+        );
+      }
       conn.publish(topic, payload, { qos: options.qos, retain: false });
     },
     subscribe(filter, handler) {

@@ -57,8 +57,10 @@ export class MqttSwitch implements PlugDriver {
   async #switch(want: 'on' | 'off', signal: AbortSignal): Promise<PlugOutcome> {
     const { commandTopic, what } = this.#o;
     const payload = want === 'on' ? this.#o.payloadOn : this.#o.payloadOff;
-    const armed = this.#watch?.arm((_t, p) => (this.#o.readState(p) === want ? true : undefined));
+    // Published first (it throws, and nothing is armed, when the broker is away), then armed in
+    // the same tick: no message can be handled in between.
     this.#o.mqtt.publish(commandTopic, payload, { qos: 1, retain: false });
+    const armed = this.#watch?.arm((_t, p) => (this.#o.readState(p) === want ? true : undefined));
     if (!armed) {
       return {
         confirmed: false,
@@ -72,6 +74,7 @@ export class MqttSwitch implements PlugDriver {
     const s = Math.round(this.#o.confirmTimeoutMs / 100) / 10;
     return {
       confirmed: false,
+      unanswered: true,
       message: `Sent ${want} to ${what} (${commandTopic}) but ${this.#o.stateTopic} did not report ${want} within ${s} s; ${this.#o.noAnswerHint}.`,
     };
   }

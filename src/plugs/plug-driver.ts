@@ -29,6 +29,11 @@ export interface PlugOutcome {
   readonly confirmed: boolean;
   /** What happened, for the event and the log (no secrets, no URLs with credentials). */
   readonly message: string;
+  /**
+   * The driver waited for the device's state report and none came: the command may not have
+   * reached it. An unanswered `on` is sent again a few times (src/watchdog/cycle.ts).
+   */
+  readonly unanswered?: boolean;
 }
 
 export interface PlugDriver {
@@ -51,6 +56,11 @@ export interface PlugDriver {
 
 /** The MQTT side a driver needs: publish (never retained) and subscribe with an unsubscribe. */
 export interface PlugMqtt {
+  /**
+   * Sends now, or throws a PlugError (PLUG_UNREACHABLE) when the broker is not connected: a plug
+   * command is never queued for later — an `off` delivered when the broker is back, after the
+   * cycle was given up, would cut the router's power for no reason (or leave it off).
+   */
   publish(topic: string, payload: string, options: { qos: 0 | 1; retain: false }): void;
   subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
 }

@@ -127,6 +127,7 @@ export class TasmotaPlug implements PlugDriver {
       ? { confirmed: true, message: `Tasmota plug ${this.#o.topic} switched ${word} (it answered ${seen}).` }
       : {
           confirmed: false,
+          unanswered: true,
           message: `Sent "${state}" to Tasmota plug ${this.#o.topic} (${topic}) but no stat/${this.#o.topic}/RESULT or POWER came back within ${this.#seconds()} s; check that the plug is connected to the broker and plug_topic.`,
         };
   }
@@ -138,10 +139,12 @@ export class TasmotaPlug implements PlugDriver {
     want: TasmotaPower,
     signal: AbortSignal,
   ): Promise<string | undefined> {
+    // Published first (it throws, and nothing is armed, when the broker is away), then armed in
+    // the same tick: no message can be handled in between.
+    this.#o.mqtt.publish(topic, payload, { qos: 1, retain: false });
     const armed = this.#watch.arm((t, p) =>
       tasmotaPowerIn(t, p) === want ? `${p.trim().slice(0, 40)} on ${t}` : undefined,
     );
-    this.#o.mqtt.publish(topic, payload, { qos: 1, retain: false });
     return armed.settle(this.#o.confirmTimeoutMs, signal);
   }
 

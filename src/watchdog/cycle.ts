@@ -33,7 +33,16 @@ export interface CycleContext {
 export interface StepResult {
   readonly ok: boolean;
   readonly message: string;
+  /** Sent, but the state report the driver waits for did not come (PlugOutcome.unanswered). */
+  readonly unanswered?: boolean;
 }
+
+/**
+ * How many times `on` is sent when the plug does not report that it is on (a device that was
+ * still reconnecting to a broker that just came back never saw the first one); then the cycle
+ * ends as "not confirmed".
+ */
+export const ON_UNANSWERED_TRIES = 5;
 
 /** The first wait between `on` attempts; it doubles up to ON_RETRY_MAX_MS. */
 export const ON_RETRY_FIRST_MS = 1000;
@@ -193,6 +202,17 @@ async function switchOn(ctx: CycleContext, o: { lastTryOnStop: boolean }): Promi
     if (stopping && (!o.lastTryOnStop || attempt > 1)) return leftForNextStart(ctx, null);
     const signal = stopping ? AbortSignal.timeout(STOP_ON_TIMEOUT_MS) : ctx.stop;
     const on = await command(ctx, (s) => ctx.plug.on(s), signal);
+    if (on.ok && on.unanswered && attempt < ON_UNANSWERED_TRIES && !stopping && !ctx.stop.aborted) {
+      if (attempt === 1) {
+        ctx.logger.warn(
+          { plug: ctx.plug.label, attempt },
+          `The plug did not report that it is on (${on.message}); sending on again, up to ${ON_UNANSWERED_TRIES} times in all.`,
+        );
+      }
+      await ctx.clock.sleep(wait, ctx.stop);
+      wait = Math.min(wait * 2, ON_RETRY_MAX_MS);
+      continue;
+    }
     if (on.ok) {
       if (attempt > 1)
         ctx.logger.info({ plug: ctx.plug.label, attempt }, `The plug is on again: ${on.message}.`);
@@ -229,19 +249,27 @@ async function finish(
   else ctx.logger.warn({ plug: ctx.plug.label }, o.message);
 }
 
-/** One plug command; a throw becomes `ok: false` with the driver's message. */
+/**
+ * One plug command; a throw becomes `ok: false` with the driver's message. Messages lose their
+ * final full stop: they are set inside the cycle's own sentences ("…: <message>. Retrying in 1 s").
+ */
 async function command(
   ctx: CycleContext,
   send: (signal: AbortSignal) => Promise<PlugOutcome>,
   signal: AbortSignal = ctx.stop,
 ): Promise<StepResult> {
+  const clause = (text: string) => text.replace(/\.+$/, '');
   try {
     const outcome = await send(signal);
     const unconfirmed = outcome.confirmed
       ? ''
       : '; not confirmed by the plug, which is expected when it is reached through the router';
-    return { ok: true, message: `${outcome.message}${unconfirmed}` };
+    return {
+      ok: true,
+      message: `${clause(outcome.message)}${unconfirmed}`,
+      ...(outcome.unanswered ? { unanswered: true } : {}),
+    };
   } catch (err) {
-    return { ok: false, message: errorMessage(err) };
+    return { ok: false, message: clause(errorMessage(err)) };
   }
 }

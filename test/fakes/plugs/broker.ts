@@ -26,7 +26,8 @@ export interface RecordingBroker {
   close(): Promise<void>;
 }
 
-export async function startRecordingBroker(): Promise<RecordingBroker> {
+/** `port`: 0 (any free port) unless a test brings a broker back on the port of one it closed. */
+export async function startRecordingBroker(port = 0): Promise<RecordingBroker> {
   const aedes = await Aedes.createBroker();
   const published: BrokerPublish[] = [];
   aedes.on('publish', (packet, client) => {
@@ -51,10 +52,10 @@ export async function startRecordingBroker(): Promise<RecordingBroker> {
     socket.on('error', () => {});
     aedes.handle(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `mqtt://127.0.0.1:${bound}`,
     published,
     subscriptions,
     on: (match) => published.filter((p) => match(p.topic)),
@@ -68,9 +69,17 @@ export async function startRecordingBroker(): Promise<RecordingBroker> {
   };
 }
 
-/** A plain mqtt.js client for a fake device, connected (MQTT 3.1.1, as aedes speaks). */
-export async function connectDevice(url: string, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 0, clean: true });
+/**
+ * A plain mqtt.js client for a fake device, connected (MQTT 3.1.1, as aedes speaks). With
+ * `reconnectMs` it reconnects (and subscribes again) when the broker comes back, as real devices do.
+ */
+export async function connectDevice(url: string, clientId: string, reconnectMs = 0): Promise<MqttClient> {
+  const client = mqtt.connect(url, {
+    clientId,
+    protocolVersion: 4,
+    reconnectPeriod: reconnectMs,
+    clean: true,
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -32,11 +32,13 @@ async function startDevice(o: {
   read: (payload: string) => boolean | undefined;
   /** The state message for a relay state. */
   state: (on: boolean) => string;
+  /** Reconnect this often (ms) when the broker goes away; default never. */
+  reconnectMs?: number;
 }): Promise<FakeMqttDevice> {
   const relay = new Relay(o.clock);
   const commands: string[] = [];
   const settings = { silent: false };
-  const client: MqttClient = await connectDevice(o.url, o.clientId);
+  const client: MqttClient = await connectDevice(o.url, o.clientId, o.reconnectMs);
   const report = async () => {
     if (o.stateTopic && !settings.silent) {
       await publishAsync(client, o.stateTopic, o.state(relay.on), { retain: o.retainState ?? false }).catch(
@@ -57,12 +59,18 @@ async function startDevice(o: {
   return { relay, commands, settings, close: () => endClient(client) };
 }
 
-export function startFakeZigbee2Mqtt(o: { url: string; clock: Clock; friendlyName: string }) {
+export function startFakeZigbee2Mqtt(o: {
+  url: string;
+  clock: Clock;
+  friendlyName: string;
+  reconnectMs?: number;
+}) {
   const device = `zigbee2mqtt/${o.friendlyName}`;
   return startDevice({
     url: o.url,
     clientId: `z2m-${o.friendlyName.replace(/\W/g, '_')}`,
     clock: o.clock,
+    ...(o.reconnectMs !== undefined ? { reconnectMs: o.reconnectMs } : {}),
     commandTopic: `${device}/set`,
     stateTopic: device,
     read: (p) => {
