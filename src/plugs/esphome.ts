@@ -21,6 +21,7 @@ import { ConfigError } from '../errors.js';
 import {
   type Credentials,
   endpoint,
+  loginSecrets,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -132,7 +133,7 @@ export class EsphomeRestPlug implements PlugDriver {
     const answer = await plugHttpWithAuth(req, this.#credentials, HINTS, this.#http, signal, {
       preemptiveBasic: true,
     });
-    const secrets = this.#credentials ? [this.#credentials.password] : [];
+    const secrets = loginSecrets(this.#credentials);
     if (answer.status === 404) {
       throw statusError(
         answer,

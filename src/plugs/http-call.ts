@@ -237,12 +237,23 @@ function refuseIfForbidden(answer: PlugHttpAnswer, req: PlugHttpRequest, hints: 
 }
 
 /**
+ * What must never be shown of a login: the password, and the Basic `Authorization` value (base64
+ * of `user:password`) that a plug's error page may echo back with the request headers.
+ */
+export function loginSecrets(credentials: Credentials | undefined): string[] {
+  if (!credentials) return [];
+  return [credentials.password, `${credentials.username}:${credentials.password}`];
+}
+
+/**
  * A short, single-line excerpt of a plug's answer for a message. Any of `secrets` the answer
  * echoes (a password, a token, a URL's query values) is cut out first.
  */
 export function excerpt(text: string, secrets: readonly string[] = [], max = 120): string {
   let one = text;
-  for (const s of secrets) if (s.length >= 3) one = one.split(s).join('[Redacted]');
+  // Each secret also as a page echoing the request would show it: URL-encoded, or in base64.
+  const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), Buffer.from(s, 'utf8').toString('base64')]);
+  for (const s of forms) if (s.length >= 3) one = one.split(s).join('[Redacted]');
   one = one.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max)}…` : one;
 }

@@ -8,6 +8,7 @@
  */
 import {
   type Credentials,
+  loginSecrets,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -80,7 +81,7 @@ export class HttpPlug implements PlugDriver {
     });
     if (answer.status < 200 || answer.status >= 300) {
       const secrets = [
-        ...(t.credentials ? [t.credentials.password] : []),
+        ...loginSecrets(t.credentials),
         ...[...t.url.url.searchParams.values()],
         ...t.url.url.pathname.split('/').filter((seg) => seg.length >= 8),
       ];

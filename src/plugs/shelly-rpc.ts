@@ -16,6 +16,7 @@ import {
   type Credentials,
   endpoint,
   excerpt,
+  loginSecrets,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -88,7 +89,7 @@ export class ShellyRpcPlug implements PlugDriver {
       urlKey: 'plug_url',
     };
     const answer = await plugHttpWithAuth(req, this.#credentials, HINTS, this.#http, signal);
-    const secrets = this.#credentials ? [this.#credentials.password] : [];
+    const secrets = loginSecrets(this.#credentials);
     const json = parseJson(answer.text) as
       | { was_on?: unknown; code?: unknown; message?: unknown }
       | undefined;

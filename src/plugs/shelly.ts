@@ -11,6 +11,7 @@
 import {
   type Credentials,
   endpoint,
+  loginSecrets,
   type PlugHttpDeps,
   type PlugHttpRequest,
   type PlugUrl,
@@ -106,7 +107,7 @@ export class ShellyPlug implements PlugDriver {
     const answer = await plugHttpWithAuth(req, this.#credentials, HINTS, this.#http, signal, {
       preemptiveBasic: true,
     });
-    const secrets = this.#credentials ? [this.#credentials.password] : [];
+    const secrets = loginSecrets(this.#credentials);
     if (answer.status === 404) {
       throw statusError(
         answer,

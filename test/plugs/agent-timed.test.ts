@@ -14,7 +14,7 @@ import { ManualClock } from '../fakes/clock.js';
 import { AGENT_CLIENT_ID, agentMqtt, until } from '../fakes/plugs/agent-side.js';
 import { type RecordingBroker, startRecordingBroker } from '../fakes/plugs/broker.js';
 import { startFakeEsphomeWeb, startFakeHttpPlug } from '../fakes/plugs/http-devices.js';
-import { startHttpFake } from '../fakes/plugs/http-server.js';
+import { sendJson, startHttpFake } from '../fakes/plugs/http-server.js';
 import {
   type FakeMqttDevice,
   startFakeEsphomeMqtt,
@@ -210,6 +210,34 @@ describe('HTTP plugs', () => {
     expect(err.message).toContain('plug_password');
     expect(err.message).not.toContain('guessed-Wrong');
     expect(fake.relay.changes).toEqual([]);
+  });
+
+  it('http/an error page echoing the request headers/the Basic login is cut out, in every encoding', async () => {
+    // Some firmware answers a bad request with a debug page that repeats what it was sent.
+    const fake = await startHttpFake((req, res) =>
+      sendJson(
+        res,
+        400,
+        `Bad request. authorization: ${String(req.headers.authorization)} pw=${encodeURIComponent('hunter2 Secret/1')}`,
+        { 'content-type': 'text/plain' },
+      ),
+    );
+    cleanups.push(() => fake.close());
+    const plug = new HttpPlug({
+      offUrl: `${fake.url}/off`,
+      onUrl: `${fake.url}/on`,
+      method: 'GET',
+      username: 'admin',
+      password: 'hunter2 Secret/1',
+      http,
+    });
+    const err = await failure(plug.off(never));
+    expect(String(fake.requests[0]?.headers.authorization)).toMatch(/^Basic /); // it was sent
+    expect(err.message).toContain('HTTP 400');
+    expect(err.message).not.toContain(Buffer.from('admin:hunter2 Secret/1').toString('base64'));
+    expect(err.message).not.toContain(encodeURIComponent('hunter2 Secret/1'));
+    expect(err.message).not.toContain('hunter2');
+    expect(err.message).toContain('[Redacted]');
   });
 
   it('http/a URL the plug does not know/PLUG_BAD_ANSWER naming the key; no query key or path token shown', async () => {
