@@ -143,8 +143,7 @@ export function budgetLeft(
 
 /**
  * The wait before the next cycle: `wan_down_after_seconds`, doubled per cycle in the window since
- * the last reset, the doubling capped at the window — but never less than `wan_down_after_seconds`
- * (a `wan_down_after_seconds` longer than the window is what the user asked for, and is kept).
+ * the last reset; the window caps the doubling, never the `wan_down_after_seconds` asked for.
  */
 export function currentWaitMs(state: RecoveryState, config: RecoveryConfig, now: number): number {
   const reset = state.counters_reset_at ?? Number.NEGATIVE_INFINITY;

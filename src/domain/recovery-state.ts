@@ -38,6 +38,9 @@ export const cycleRecordSchema = z.object({
 });
 export type CycleRecord = z.infer<typeof cycleRecordSchema>;
 
+/** The off time of a saved cycle in progress whose own could not be read (SPEC §5's default `power_off_seconds`). */
+export const DEFAULT_OFF_SECONDS = 30;
+
 /** The cycle in progress, persisted before the plug is switched off. */
 export const currentCycleSchema = z.object({
   /** `off`: the off (or firmware off-then-on) command is being sent or the plug is off; `on`: the on command was sent. */
@@ -98,6 +101,11 @@ export function parseRecovery(raw: unknown): { state: RecoveryState; problems: s
     const one = (schema as z.ZodType).safeParse(fields[key]);
     if (one.success) {
       out[key] = one.data;
+    } else if (key === 'current') {
+      // Never dropped: a cycle in progress means the plug may be off, and the start must switch it on.
+      const rebuilt = salvageCurrent(fields[key], fields['cycles']);
+      out[key] = rebuilt.cycle;
+      problems.push(rebuilt.problem);
     } else if (key === 'cycles' && Array.isArray(fields[key])) {
       // Keep every readable cycle record: dropping them all would refill the budget.
       const kept = fields[key].flatMap((c) => {
@@ -111,6 +119,48 @@ export function parseRecovery(raw: unknown): { state: RecoveryState; problems: s
     }
   }
   return { state: recoveryStateSchema.parse(out), problems };
+}
+
+/**
+ * A saved cycle in progress that is there but partly unreadable (another version wrote a field
+ * differently, the disk damaged it): every readable field is kept and the others get safe
+ * defaults, so the start still switches the plug on first: phase `off`; an unknown start is the
+ * cycle's unfinished record, or else long past (the plug is switched on at once, as for a start
+ * in the future); off time DEFAULT_OFF_SECONDS; plug `unknown` (a label only); no reason.
+ */
+function salvageCurrent(raw: unknown, rawCycles: unknown): { cycle: CurrentCycle; problem: string } {
+  const f: Record<string, unknown> =
+    typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const shape = currentCycleSchema.shape;
+  const bad: string[] = [];
+  const pick = <T>(key: keyof typeof shape, fallback: () => T): T => {
+    const one = (shape[key] as z.ZodType).safeParse(f[key]);
+    if (one.success) return one.data as T;
+    bad.push(key);
+    return fallback();
+  };
+  const cycle: CurrentCycle = {
+    phase: pick('phase', () => 'off' as const),
+    started_at: pick('started_at', () => unfinishedRecordAt(rawCycles) ?? 0),
+    plug: pick('plug', () => 'unknown'),
+    off_seconds: pick('off_seconds', () => DEFAULT_OFF_SECONDS),
+    manual: pick('manual', () => false),
+    reason: pick('reason', () => ''),
+  };
+  return {
+    cycle,
+    problem: `recovery.current: the power cycle in progress has unreadable field(s) (${bad.join(', ')}) — kept with safe defaults, so the plug is switched on at start`,
+  };
+}
+
+/** The start of the newest readable real cycle record that never finished: the cycle in progress. */
+function unfinishedRecordAt(rawCycles: unknown): number | null {
+  if (!Array.isArray(rawCycles)) return null;
+  const open = rawCycles.flatMap((c) => {
+    const r = cycleRecordSchema.safeParse(c);
+    return r.success && !r.data.simulated && r.data.finished_at === null ? [r.data.at] : [];
+  });
+  return open.length > 0 ? Math.max(...open) : null;
 }
 
 /** The Auto recovery switch as the user last set it, or the config when never set. */

@@ -683,6 +683,109 @@ describe('cycle lifecycle and restart', () => {
   });
 });
 
+describe('a saved cycle in progress with unreadable fields (another version, damage): kept, so the plug is switched on', () => {
+  const good = {
+    phase: 'off',
+    started_at: NOW - MIN,
+    plug: 'http',
+    off_seconds: 30,
+    manual: false,
+    reason: 'WAN down',
+  };
+  const record = { at: NOW - MIN, finished_at: null, ok: null, manual: false, simulated: false };
+  type Want = { current: object; unreadable: string; onAt: number };
+  it.each<[string, Record<string, unknown>, unknown[], Want]>([
+    [
+      'reason not a string/kept with reason empty/on now (30 s off over)',
+      { ...good, reason: { text: 'x' } },
+      [record],
+      { current: { ...good, reason: '' }, unreadable: 'reason', onAt: NOW },
+    ],
+    [
+      'manual not a boolean/kept as automatic',
+      { ...good, manual: 'yes' },
+      [record],
+      { current: { ...good, manual: false }, unreadable: 'manual', onAt: NOW },
+    ],
+    [
+      'phase unknown/phase off',
+      { ...good, phase: 'half-way' },
+      [record],
+      { current: good, unreadable: 'phase', onAt: NOW },
+    ],
+    [
+      'off_seconds 0/the default 30 s',
+      { ...good, started_at: NOW - 10 * S, off_seconds: 0 },
+      [{ ...record, at: NOW - 10 * S }],
+      { current: { ...good, started_at: NOW - 10 * S }, unreadable: 'off_seconds', onAt: NOW + 20 * S },
+    ],
+    [
+      'off_seconds a string/the default 30 s',
+      { ...good, started_at: NOW - 10 * S, off_seconds: '30' },
+      [{ ...record, at: NOW - 10 * S }],
+      { current: { ...good, started_at: NOW - 10 * S }, unreadable: 'off_seconds', onAt: NOW + 20 * S },
+    ],
+    [
+      'plug missing/labelled unknown',
+      { ...good, plug: undefined },
+      [record],
+      { current: { ...good, plug: 'unknown' }, unreadable: 'plug', onAt: NOW },
+    ],
+    [
+      'started_at unreadable/the start of its unfinished record',
+      { ...good, started_at: 'a minute ago' },
+      [
+        { ...record, at: NOW - 2 * H, finished_at: NOW - 2 * H + 30 * S },
+        { ...record, at: NOW - 10 * S },
+      ],
+      { current: { ...good, started_at: NOW - 10 * S }, unreadable: 'started_at', onAt: NOW + 20 * S },
+    ],
+    [
+      'started_at unreadable, no unfinished record/long past: on now',
+      { ...good, started_at: null },
+      [],
+      { current: { ...good, started_at: 0 }, unreadable: 'started_at', onAt: NOW },
+    ],
+    [
+      'not an object/rebuilt from the defaults: on now',
+      'off' as never,
+      [],
+      {
+        current: { phase: 'off', started_at: 0, plug: 'unknown', off_seconds: 30, manual: false, reason: '' },
+        unreadable: 'phase, started_at, plug, off_seconds',
+        onAt: NOW,
+      },
+    ],
+  ])('%s', (_name, current, cycles, want) => {
+    const { state, problems } = parseRecovery({ current, cycles, power_cycles_total: 1 });
+    expect(state.current).toEqual(want.current);
+    expect(problems).toEqual([
+      `recovery.current: the power cycle in progress has unreadable field(s) (${want.unreadable}) — kept with safe defaults, so the plug is switched on at start`,
+    ]);
+    expect(resumeAfterRestart(state, NOW)).toMatchObject({ kind: 'ensure_on', at: want.onAt });
+  });
+
+  it.each<[string, unknown]>([
+    ['null/no cycle in progress, nothing said', null],
+    ['missing/no cycle in progress, nothing said', undefined],
+  ])('%s', (_name, current) => {
+    const { state, problems } = parseRecovery({ current, power_cycles_total: 'x' });
+    expect(state.current).toBeNull();
+    expect(problems).toEqual(['recovery.power_cycles_total: unreadable value — using the default']);
+  });
+
+  it('reason unreadable/the cycle still ends against its record (budget and grace right)', () => {
+    const { state } = parseRecovery({
+      current: { ...good, reason: 7 },
+      cycles: [record],
+      power_cycles_total: 1,
+    });
+    const done = finishCycle(state, NOW + 5 * S, null);
+    expect(done.current).toBeNull();
+    expect(done.cycles).toEqual([{ ...record, finished_at: NOW + 5 * S }]);
+  });
+});
+
 describe('recoveryStatus (the §6 recovery object)', () => {
   const spent = [cycleAgo(5 * H), cycleAgo(4 * H), cycleAgo(3 * H)];
   it.each<[string, Round, object]>([
