@@ -13,6 +13,7 @@ import {
   COUNTER_RESET_MS,
   type CycleRecord,
   effectiveEnabled,
+  MAX_OFF_SECONDS,
   noteExhausted,
   noteSkipped,
   noteWouldCycle,
@@ -91,7 +92,7 @@ export type Decision =
 
 export const MANUAL_GUARD_MS = 5 * 60_000;
 export const MANUAL_OFF_MIN_SECONDS = 5;
-export const MANUAL_OFF_MAX_SECONDS = 3600;
+export const MANUAL_OFF_MAX_SECONDS = MAX_OFF_SECONDS; // the longest off time a cycle may have
 
 /** The `recovery.state` values (SPEC §6); see docs/recovery.md. */
 export const RECOVERY_STATES = ['disabled', 'idle', 'waiting', 'cycling', 'grace', 'exhausted'] as const;

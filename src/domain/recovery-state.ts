@@ -38,6 +38,8 @@ export const cycleRecordSchema = z.object({
 });
 export type CycleRecord = z.infer<typeof cycleRecordSchema>;
 
+/** The longest off time a cycle may have: `power_off_seconds` and a manual `off_seconds` are 1..3600. */
+export const MAX_OFF_SECONDS = 3600;
 /** The off time of a saved cycle in progress whose own could not be read (SPEC §5's default `power_off_seconds`). */
 export const DEFAULT_OFF_SECONDS = 30;
 
@@ -305,9 +307,16 @@ export type RestartAction =
 export function resumeAfterRestart(state: RecoveryState, now: number): RestartAction {
   const cycle = state.current;
   if (cycle === null) return { kind: 'none' };
+  // A saved off time longer than any cycle may have (damage, another version) is capped: the plug
+  // is on again within MAX_OFF_SECONDS of the cycle's start, never years later.
+  const offSeconds = Math.min(cycle.off_seconds, MAX_OFF_SECONDS);
+  const capped =
+    offSeconds < cycle.off_seconds
+      ? ` (its saved off time, ${cycle.off_seconds} s, is longer than the longest allowed, ${MAX_OFF_SECONDS} s: capped)`
+      : '';
   // A start in the future means the clock was set back since: how long the plug has been off is
   // unknown, so it is switched on at once rather than after a planned end that may be days away.
-  const end = cycle.started_at > now ? now : cycle.started_at + cycle.off_seconds * 1000;
+  const end = cycle.started_at > now ? now : cycle.started_at + offSeconds * 1000;
   const at = Math.max(now, end);
   const when =
     at === now ? 'now' : `in ${Math.ceil((at - now) / 1000)} s, at the end of its planned off time`;
@@ -317,6 +326,6 @@ export function resumeAfterRestart(state: RecoveryState, now: number): RestartAc
     cycle,
     message:
       `A power cycle (plug ${cycle.plug}, phase ${cycle.phase}) was unfinished when the agent stopped: ` +
-      `switching the plug on ${when} so the router is not left off. Nothing to do unless it fails.`,
+      `switching the plug on ${when}${capped} so the router is not left off. Nothing to do unless it fails.`,
   };
 }

@@ -660,6 +660,27 @@ describe('cycle lifecycle and restart', () => {
       'ensure_on',
       NOW,
     ],
+    [
+      'restart/saved off_seconds 1e9 (damage)/ensure on within 3600 s of its start, not in 31 years',
+      startCycle(freshRecovery(), NOW - MIN, { plug: 'tasmota', offSeconds: 1_000_000_000 }),
+      NOW,
+      'ensure_on',
+      NOW - MIN + 3600 * S,
+    ],
+    [
+      'restart/saved off_seconds 1e9, started 2 h ago/ensure on now',
+      startCycle(freshRecovery(), NOW - 2 * H, { plug: 'tasmota', offSeconds: 1_000_000_000 }),
+      NOW,
+      'ensure_on',
+      NOW,
+    ],
+    [
+      'restart/saved off_seconds 3600/ensure on at its planned end',
+      startCycle(freshRecovery(), NOW - MIN, { plug: 'tasmota', offSeconds: 3600 }),
+      NOW,
+      'ensure_on',
+      NOW - MIN + 3600 * S,
+    ],
     ['restart/no cycle/none', freshRecovery(), NOW, 'none', null],
     [
       'restart/cycle finished/none',
@@ -679,6 +700,22 @@ describe('cycle lifecycle and restart', () => {
     if (action.kind === 'ensure_on') {
       expect(action.at).toBe(at);
       expect(action.message).toContain('switching the plug on');
+    }
+  });
+});
+
+describe('restart with a saved off time longer than allowed', () => {
+  it('off_seconds 1e9/capped at 3600 s, the cycle kept, and the message says so', () => {
+    const saved = startCycle(freshRecovery(), NOW - MIN, { plug: 'tasmota', offSeconds: 1_000_000_000 });
+    const { state, problems } = parseRecovery(JSON.parse(JSON.stringify(saved)));
+    expect(problems).toEqual([]);
+    expect(state.current).toEqual(saved.current); // the cycle is not dropped
+    const action = resumeAfterRestart(state, NOW);
+    expect(action).toMatchObject({ kind: 'ensure_on', at: NOW + 3540 * S });
+    if (action.kind === 'ensure_on') {
+      expect(action.message).toContain(
+        'switching the plug on in 3540 s, at the end of its planned off time (its saved off time, 1000000000 s, is longer than the longest allowed, 3600 s: capped)',
+      );
     }
   });
 });

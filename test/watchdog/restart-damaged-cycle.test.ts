@@ -73,4 +73,23 @@ describe.skipIf(!opensslAvailable())('restart with a cycle in progress the file 
     expect(saved.current).toBeNull();
     expect(saved.cycles).toEqual([expect.objectContaining({ at: now - 60_000, finished_at: now })]);
   });
+
+  it('off_seconds 1e9 (31 years)/the cycle is kept/the plug is on an hour after its start, not decades later', async () => {
+    world = await makeWorld(pki);
+    const now = world.clock.now();
+    await writeCycleInProgress({ phase: 'off', started_at: now - 60_000, plug: 'http', off_seconds: 1e9 });
+    world.plug.ison = false;
+    const a = await agent();
+    expect(logged(a, 'warn').join('\n')).toMatch(
+      /switching the plug on in 3540 s, at the end of its planned off time \(its saved off time, 1000000000 s, is longer than the longest allowed, 3600 s: capped\)/,
+    );
+    await a.clock.advance(3_539_000);
+    expect(world.plug.commands()).toEqual([]);
+    await a.clock.advance(1_000);
+    await until(() => world.plug.commands().length > 0, 'the on command an hour after the start');
+    expect(world.plug.commands()).toEqual(['on']);
+    expect(world.plug.calls[0]?.at).toBe(now + 3_540_000);
+    await until(() => a.of('power_cycle_finished').length === 1, 'the unfinished cycle ended');
+    expect(world.plug.ison).toBe(true);
+  });
 });
