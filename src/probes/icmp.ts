@@ -219,12 +219,16 @@ export class PingProbe {
   }
 
   #failed(run: SpawnOutcome, code: string): ProbeResult {
+    // ping's own "Network is unreachable" is this host's routing table speaking (a remote router
+    // says "Destination Net Unreachable" instead): local whatever the time ping took to start,
+    // which on a loaded Pi can pass FAST_FAIL_MS. Other failures keep the timing rule.
+    const elapsedMs = code === 'ENETUNREACH' ? 0 : run.elapsedMs;
     return {
       target: this.target,
       kind: 'icmp',
       ok: false,
       latencyMs: null,
-      failure: classifyFailure({ code, elapsedMs: run.elapsedMs, timedOut: false }),
+      failure: classifyFailure({ code, elapsedMs, timedOut: false }),
       code,
     };
   }

@@ -90,13 +90,16 @@ describe('router probe by ping', () => {
     });
   });
 
-  it('exit 2/network unreachable: the code ENETUNREACH is kept', async () => {
-    await ping.write('net-unreachable');
-    const result = await runWithDeadline(router(), TIMEOUT_MS);
-    expect(result).toMatchObject({ ok: false, code: 'ENETUNREACH' });
-    // A script start on a busy machine may take longer than 50 ms; the timing rule is table-tested.
-    expect(['unreachable', 'slow_fail']).toContain(result.failure);
-  });
+  it.each(['net-unreachable', 'net-unreachable-slow'] as const)(
+    'exit 2/%s: this host has no route, unreachable (so self_down), however long ping took',
+    async (behaviour) => {
+      await ping.write(behaviour);
+      const result = await runWithDeadline(router(), 1000);
+      // ping's "Network is unreachable" is the local routing table: the 50 ms timing rule for
+      // socket errors does not apply (a Pi under load takes longer than that to start ping).
+      expect(result).toMatchObject({ ok: false, code: 'ENETUNREACH', failure: 'unreachable' });
+    },
+  );
 
   it('hang: killed at the deadline with everything it started; a timeout', async () => {
     await ping.write('hang');

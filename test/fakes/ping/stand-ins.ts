@@ -48,6 +48,8 @@ export type PingBehaviour =
   | 'busybox-eperm'
   /** exit 2, "ping: connect: Network is unreachable". */
   | 'net-unreachable'
+  /** The same after 120 ms: a loaded Pi taking its time to start ping. */
+  | 'net-unreachable-slow'
   /** Never exits on its own; it also leaves a child of its own (a `sleep`), whose pid it writes to `<dir>/child.pid`. */
   | 'hang'
   /** An old iputils `ping` that does not know `-6` (exit 2, usage); any other call replies. */
@@ -69,6 +71,8 @@ function body(behaviour: PingBehaviour, dir: string): string {
       return out('ping: permission denied (are you root?)', 1, 'err');
     case 'net-unreachable':
       return out('ping: connect: Network is unreachable', 2, 'err');
+    case 'net-unreachable-slow':
+      return `${SLEEP} 0.12\n${out('ping: connect: Network is unreachable', 2, 'err')}`;
     case 'hang':
       return `${SLEEP} 30 &\necho $! > '${join(dir, 'child.pid')}'\nwait\n`;
     case 'no-dash-6':
