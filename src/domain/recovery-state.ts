@@ -271,15 +271,20 @@ export const FUTURE_CYCLES_WARNING =
  * `power_cycle_window_hours` from now. Call it after `resumeAfterRestart` has read `current`: a
  * start in the future there means the plug's off time is unknown, and it is switched on at once;
  * `current.started_at` and its cycle's `at` are clamped alike, so `finishCycle` still finds it.
+ * The service calls it at every probe round too: a clock set back while the agent runs (NTP
+ * correcting a clock that ran ahead) is then clamped once, stored, and said once (`aheadMs`: how
+ * far ahead the newest time was; 0 when nothing was), instead of every read taking a future time
+ * as now — which kept the boot grace running and a manual reboot "too soon" until the clock
+ * caught up.
  */
 export function resumeRecovery(
   state: RecoveryState,
   now: number,
-): { state: RecoveryState; clamped: boolean } {
-  let clamped = false;
+): { state: RecoveryState; clamped: boolean; aheadMs: number } {
+  let latest = now;
   const clamp = (t: number): number => {
     if (t <= now) return t;
-    clamped = true;
+    latest = Math.max(latest, t);
     return now;
   };
   const clampNull = (t: number | null): number | null => (t === null ? null : clamp(t));
@@ -292,7 +297,19 @@ export function resumeRecovery(
     exhausted_at: clampNull(state.exhausted_at),
     skip_noted_at: clampNull(state.skip_noted_at),
   };
-  return clamped ? { state: next, clamped } : { state, clamped };
+  const aheadMs = latest - now;
+  return aheadMs > 0 ? { state: next, clamped: true, aheadMs } : { state, clamped: false, aheadMs };
+}
+
+/** A step back shorter than this is clamped without a warning (harmless; NTP makes small ones). */
+export const CLOCK_BACK_WARN_MS = 60_000;
+
+/**
+ * What the service logs, once per step, when the clock went back while it ran and `resumeRecovery`
+ * (called every probe round) clamped the saved times: `aheadMs` is how far ahead the newest was.
+ */
+export function clockBackWarning(aheadMs: number): string {
+  return `The system clock went back by about ${Math.max(1, Math.round(aheadMs / 60_000))} min while the agent was running (the saved power-cycle times were that far ahead): they were set to now, so the boot grace and the 5-minute guard before a manual reboot run from now instead of until the clock catches up, and those cycles free the budget one power_cycle_window_hours from now. Nothing to do if NTP just corrected the clock; if this repeats, check that NTP is running.`;
 }
 
 /** What the agent must do first after a restart. */

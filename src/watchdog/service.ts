@@ -11,6 +11,8 @@ import {
 } from '../domain/health.js';
 import { type RecoveryConfig, recoveryRound, recoveryStatus } from '../domain/recovery-policy.js';
 import {
+  CLOCK_BACK_WARN_MS,
+  clockBackWarning,
   FUTURE_CYCLES_WARNING,
   finishCycle,
   freshRecovery,
@@ -241,6 +243,7 @@ export class WatchdogService {
     }
     const round = outcome.round;
     const before = { uptime: this.#uptime, recovery: this.#recovery };
+    this.#settleClockBack(round.at);
     const step = stepHealth(this.#health, round, {
       recovering: inRecovery(this.#recovery, this.#d.config.boot_grace_seconds, round.at),
       ...this.#gap(),
@@ -276,6 +279,27 @@ export class WatchdogService {
       this.#uptime.outages !== before.uptime.outages;
     if (meaningful || now - this.#uptimeWrittenAt >= SAVE_AT_LEAST_EVERY_MS) await this.#save();
     this.#d.state.changed();
+  }
+
+  /**
+   * The wall clock went back while the agent ran: the saved recovery times ahead of `now` (and the
+   * start, for the start grace) are set to `now` once and saved with this round, and that is said
+   * once (a step under a minute quietly), so the graces run from here, not until the clock catches up.
+   */
+  #settleClockBack(now: number): void {
+    this.#startedAt = Math.min(this.#startedAt, now);
+    const settled = resumeRecovery(this.#recovery, now);
+    if (!settled.clamped) return;
+    this.#recovery = settled.state;
+    const { logger } = this.#d;
+    if (settled.aheadMs < CLOCK_BACK_WARN_MS) {
+      logger.debug(
+        { aheadMs: settled.aheadMs },
+        'Clock stepped back a little; power-cycle times clamped to now',
+      );
+    } else {
+      logger.warn({ aheadMs: settled.aheadMs }, clockBackWarning(settled.aheadMs));
+    }
   }
 
   #apply(step: HealthStep): void {

@@ -960,6 +960,28 @@ describe('resumeRecovery (times saved in the future: the clock was set back sinc
     expect(resumed.state).toEqual({ ...persisted, ...expected });
   });
 
+  it.each<[string, RecoveryState, number]>([
+    ['aheadMs/nothing ahead/0', { ...freshRecovery(), cycles: [cycleAgo(H)] }, 0],
+    ['aheadMs/three cycles 300 days ahead/the newest end', three, LATER + 2 * MIN + 40 * S - NOW],
+    ['aheadMs/exhausted_at 20 s ahead/20 s', { ...freshRecovery(), exhausted_at: NOW + 20 * S }, 20 * S],
+  ])('%s', (_name, saved, ahead) => {
+    expect(resumeRecovery(saved, NOW).aheadMs).toBe(ahead);
+  });
+
+  it('clock back a day while running, after a cycle/clamped once at a round: boot grace and the 5-min guard run from there', () => {
+    // The cycle ended at NOW + 1 day by the clock of then; the clock now says NOW.
+    const ended = st({ cycles: [cycleAgo(-D)] });
+    const { state, clamped } = resumeRecovery(ended, NOW);
+    expect(clamped).toBe(true);
+    expect(resumeRecovery(state, NOW + 15 * S).clamped).toBe(false); // said once, not every round
+    const at = (t: number) => ({ ...input({ health: 'wan_down', healthFor: H }), state, now: t });
+    expect(summary(decideRecovery(at(NOW + 9 * MIN)))).toBe('none (boot_grace)');
+    // Grace over at NOW + 10 min; then the doubled wait (6 min, one cycle in the window).
+    expect(summary(decideRecovery({ ...at(NOW + 16 * MIN), healthSince: NOW + 10 * MIN }))).toBe('cycle');
+    expect(manualReboot(state, { config: cfg(), now: NOW + 4 * MIN }).kind).toBe('refused');
+    expect(manualReboot(state, { config: cfg(), now: NOW + H }).kind).toBe('accepted');
+  });
+
   it('three cycles saved in the future/budget frees one window after now, not months later', () => {
     const persisted = parseRecovery(JSON.parse(JSON.stringify(three))).state;
     const before = recoveryStatus({

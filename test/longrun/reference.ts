@@ -35,7 +35,9 @@
  *   ends where the agent stopped; last 50 kept; action = the strongest of none < skipped <
  *   would_cycle < power_cycle < exhausted, with the power cycles counted;
  * - a restart (SPEC §7, health.md "Restarts and clock jumps"): health starts at probing; saved
- *   times in the future are clamped to now, and hours in the future dropped.
+ *   times in the future are clamped to now, and hours in the future dropped;
+ * - the clock set back while running (recovery.md "Grace"): at each round, saved recovery times
+ *   ahead of the clock, and the start, are set to now, so the graces run from there.
  */
 import type { ProbeResult } from '../../src/domain/probe-result.js';
 import { HOUR, MINUTE, ROUND_MS, runsOf, type Script, wallAt } from './script.js';
@@ -184,6 +186,17 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
     if (action === 'power_cycle') o.power_cycles++;
   };
 
+  /** Saved recovery times in the future (the clock was set back) become `now`. */
+  const clampRecovery = (now: number) => {
+    const clamp = (t: number) => Math.min(t, now);
+    for (const c of cycles) {
+      c.at = clamp(c.at);
+      if (c.finished_at !== null) c.finished_at = clamp(c.finished_at);
+    }
+    if (Number.isFinite(countersResetAt)) countersResetAt = clamp(countersResetAt);
+    if (exhaustedAt !== null) exhaustedAt = clamp(exhaustedAt);
+  };
+
   const graceEnd = (): number | null =>
     cycles.length === 0 ? null : Math.max(...cycles.map((c) => (c.finished_at ?? c.at) + cfg.bootGraceMs));
 
@@ -217,6 +230,9 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
     result.rounds++;
     const at = wall(m);
     const { router, wan } = worldRound(script.faults, plug, m);
+    // The clock went back while running: saved recovery times ahead of it, and the start, set to now.
+    clampRecovery(at);
+    startedAt = Math.min(startedAt, at);
     if (lastRoundAt !== null && (at < lastRoundAt || at - lastRoundAt > MAX_GAP)) {
       recent = [];
       window = [];
@@ -327,12 +343,7 @@ export function runReference(script: Script, cfg: RefConfig): RefResult {
       o.end = Math.max(o.start, o.end === null ? (stoppedAt ?? o.start) : clamp(o.end));
     }
     for (const hr of [...hours.keys()]) if (hr > hourOf(now)) hours.delete(hr);
-    for (const c of cycles) {
-      c.at = clamp(c.at);
-      if (c.finished_at !== null) c.finished_at = clamp(c.finished_at);
-    }
-    if (Number.isFinite(countersResetAt)) countersResetAt = clamp(countersResetAt);
-    if (exhaustedAt !== null) exhaustedAt = clamp(exhaustedAt);
+    clampRecovery(now);
     last = null;
     health = 'probing';
     since = now;

@@ -165,6 +165,26 @@ describe('the wall clock set back while the agent runs', () => {
     expect(run.transitions, 'health changes').toEqual([]);
     expect(run.stats.plug.map((p) => p.mono)).toEqual(run.ref.plug.spells.flatMap((x) => [x.off, x.on]));
   }, 60_000);
+
+  it('clock/back a day just after a power cycle, the WAN still down/the grace ends on time: the next cycles come as the reference says', async () => {
+    // WAN down from 2 min: the first cycle at ~5 min; the clock goes back a day 1 min after it.
+    const step = 7 * MINUTE + 5 * SECOND;
+    const script = handScript({
+      hours: 2,
+      faults: [{ kind: 'wan_long', from: 2 * MINUTE, to: 2 * HOUR - MINUTE }],
+      steps: [{ at: step, by: -DAY }],
+      checkpoints: [step + 20 * MINUTE, step + 60 * MINUTE],
+    });
+    const run = await longRun(
+      script,
+      script.checkpoints.map((c) => c / DAY),
+    );
+    const spells = run.ref.plug.spells;
+    expect(spells.length, 'cycles in the reference').toBeGreaterThanOrEqual(3);
+    expect(spells[0]!.off).toBeLessThan(step);
+    expect(run.stats.plug.map((p) => p.mono)).toEqual(spells.flatMap((x) => [x.off, x.on]));
+    expect(run.transitions, 'health changes').toEqual([]);
+  }, 60_000);
 });
 
 function report(run: LongRun): string {
