@@ -28,6 +28,7 @@ import { freshState, type PersistedState, persistedStateSchema } from './state/s
 import { JsonFileStore } from './state/store.js';
 import { buildStatus, type StatusDocument } from './status.js';
 import { VERSION } from './version.js';
+import { savedWatchdogStatus } from './watchdog/sections.js';
 import type { WatchdogService } from './watchdog/service.js';
 
 export type { AgentOptions, StopOutcome } from './agent/options.js';
@@ -160,7 +161,12 @@ export class Agent {
 
   /** The §6 state document, as published on `<base>/state` and served on `/state`. */
   status(): StatusDocument {
-    const runtime = this.#watchdog?.status();
+    // Before the watchdog runs (it waits for the router's address), the saved sections speak.
+    const runtime =
+      this.#watchdog?.status() ??
+      (this.#started
+        ? savedWatchdogStatus(this.state.state, this.config, this.#startedAt, this.clock.now())
+        : undefined);
     return buildStatus({
       state: this.state.state,
       mode: this.config.mode,

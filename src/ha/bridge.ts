@@ -105,7 +105,8 @@ export class MqttBridge {
     const { mqtt, discovery, state, logger } = this.#o;
     const publish = (m: DiscoveryMessage | DeviceRemovalMessage) =>
       mqtt.publish(m.topic, serializeDiscovery(m), { retain: true, qos: 1 });
-    const before = JSON.stringify(state.state.ha_components ?? null);
+    const before = JSON.stringify([state.state.ha_components ?? null, state.state.ha_topics ?? null]);
+    this.#clearMovedTopics();
     if (!discovery.enabled) {
       publish(buildDeviceRemoval(discovery));
       delete state.state.ha_components;
@@ -131,7 +132,39 @@ export class MqttBridge {
       );
       logger.debug({ topic: next.topic }, 'Published Home Assistant discovery.');
     }
-    if (JSON.stringify(state.state.ha_components ?? null) !== before) void state.persist();
+    state.state.ha_topics = { discovery: buildDeviceRemoval(discovery).topic, base: this.#base };
+    const after = JSON.stringify([state.state.ha_components ?? null, state.state.ha_topics ?? null]);
+    if (after !== before) void state.persist();
+  }
+
+  /**
+   * After a restart with another node_id or discovery_prefix, the device config retained at the
+   * old topic would stay a second ("ghost") device in Home Assistant for good: it is cleared, and
+   * the components known are forgotten (they belonged to that device). After another
+   * mqtt_base_topic, the old retained state and availability are cleared too.
+   */
+  #clearMovedTopics(): void {
+    const { mqtt, discovery, state, logger } = this.#o;
+    const last = state.state.ha_topics;
+    if (!last) return;
+    const clear = (topic: string) => mqtt.publish(topic, '', { retain: true, qos: 1 });
+    const current = buildDeviceRemoval(discovery).topic;
+    if (last.discovery !== current) {
+      clear(last.discovery);
+      delete state.state.ha_components;
+      logger.info(
+        { old: last.discovery, new: current },
+        `Removed the Home Assistant device config at ${last.discovery} (node_id or discovery_prefix changed); Home Assistant drops that device, and the entities come back under the new one.`,
+      );
+    }
+    if (last.base !== this.#base) {
+      clear(`${last.base}/state`);
+      clear(`${last.base}/availability`);
+      logger.info(
+        { old: last.base, new: this.#base },
+        `Cleared the retained state and availability under the old mqtt_base_topic ${last.base}.`,
+      );
+    }
   }
 
   /** Publishes the state document (retained) when it changed, or always with `force`. */

@@ -109,6 +109,14 @@ export const persistedStateSchema = z
     }),
     /** Home Assistant components last published (component id → platform), to remove stale ones. */
     ha_components: z.record(z.string(), z.string()).optional(),
+    /**
+     * Where the device config and the retained state last went: a restart with another node_id,
+     * discovery_prefix or mqtt_base_topic clears the old retained topics (no ghost device in HA).
+     */
+    ha_topics: z
+      .object({ discovery: z.string().max(65_535), base: z.string().max(65_535) })
+      .optional()
+      .catch(undefined),
     /** The watchdog's uptime figures and outage log (src/domain/uptime.ts); absent in older files. */
     uptime: watchdogSection(parseUptime).optional(),
     /** The recovery history, a cycle in progress, the Auto recovery choice (src/domain/recovery-state.ts). */

@@ -4,10 +4,13 @@
  * time the agent was not running taken out of the uptime figures. Files without them (written
  * before the watchdog existed) start with fresh ones.
  */
+import type { Config } from '../config/schema.js';
+import { recoveryStatus } from '../domain/recovery-policy.js';
 import { freshRecovery, type RecoveryState } from '../domain/recovery-state.js';
-import { freshUptime, resumeUptime, type UptimeState } from '../domain/uptime.js';
+import { freshUptime, resumeUptime, type UptimeState, uptimeSummary } from '../domain/uptime.js';
 import type { Logger } from '../log.js';
 import { type PersistedState, sectionProblems } from '../state/schema.js';
+import type { RuntimeStatus } from '../status.js';
 
 export function loadSections(
   saved: PersistedState,
@@ -38,4 +41,33 @@ export function inRecovery(state: RecoveryState, bootGraceSeconds: number, t: nu
   if (state.current !== null) return true;
   const ends = state.cycles.filter((c) => !c.simulated).map((c) => Math.min(c.finished_at ?? c.at, t));
   return ends.length > 0 && t < Math.max(...ends) + bootGraceSeconds * 1000;
+}
+
+/**
+ * The `uptime` and `recovery` parts of the state document from the saved sections, for the
+ * moments before the watchdog runs (the router's address is still being looked up): what was
+ * saved — the Auto recovery choice, the power-cycle count, the outage log — not "off, 0, none",
+ * which Home Assistant would record as a switch turned off and a counter reset at every start.
+ */
+export function savedWatchdogStatus(
+  saved: PersistedState,
+  config: Config,
+  startedAt: number,
+  now: number,
+): Pick<Required<RuntimeStatus>, 'uptime' | 'recovery'> {
+  const { outages, ...availability } = uptimeSummary(
+    resumeUptime(saved.uptime ?? freshUptime(), now).state,
+    now,
+  );
+  return {
+    uptime: { ready_since: null, ...availability, outages },
+    recovery: recoveryStatus({
+      state: saved.recovery ?? freshRecovery(),
+      config,
+      health: 'probing',
+      healthSince: startedAt,
+      startedAt,
+      now,
+    }),
+  };
 }
