@@ -80,7 +80,7 @@ describe('config that used to fail only at run time', () => {
     const file = await tempFile('ca.yaml', 'mqtt_ca_file: 123\n');
     const r = await runBin([command, '--config', file], loopbackEnv());
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/mqtt_ca_file: 123 is a number, not a path — /);
+    expect(r.stderr).toMatch(/mqtt_ca_file: cannot read 123 \(no such file\) — /);
   });
 
   it.each([

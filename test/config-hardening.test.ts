@@ -305,10 +305,17 @@ describe('MQTT topics and client ids MQTT cannot carry', () => {
 });
 
 describe('mqtt_ca_file is a readable PEM path', () => {
-  it('file/number/refused-by-type', async () => {
-    const problems = await yamlProblems('ca-number.yaml', 'mqtt_ca_file: 123\n');
+  it('file/json-number/refused-by-type', async () => {
+    const problems = await yamlProblems('ca-number.json', '{"mqtt_ca_file": 123}\n');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^mqtt_ca_file: 123 is a number, not a path — /);
+  });
+
+  it('file/yaml-number/read-as-the-path-written', async () => {
+    const problems = await yamlProblems('ca-number.yaml', 'mqtt_ca_file: 0123\n');
+    expect(problems).toEqual([
+      'mqtt_ca_file: cannot read 0123 (no such file) — give the path of a readable PEM file',
+    ]);
   });
 
   it('file/list/refused-by-type', async () => {

@@ -387,14 +387,14 @@ describe('environment', () => {
   it.each([
     ['word', 'abc', "'abc' is not a number"],
     ['unit', '60s', "'60s' is not a number"],
-    ['exponent', '1e3', "'1e3' is not a number"],
-    ['hex', '0x10', "'0x10' is not a number"],
+    ['exponent', '1e3', "'1e3' is not written in plain digits — write it as 1000;"],
+    ['hex', '0x10', "'0x10' is not written in plain digits — write it as 16;"],
     ['fraction', '2.5', '2.5 is not a whole number'],
     ['out-of-range', '0', '0 is not allowed'],
   ])('env/bad-number/%s/names-key-and-variable', async (_name, value, expected) => {
     const problems = await problemsOf({ INTERVAL_SECONDS: value });
     expect(problems).toEqual([
-      `interval_seconds (INTERVAL_SECONDS): ${expected} — use a whole number from 1 to 86400`,
+      `interval_seconds (INTERVAL_SECONDS): ${expected}${expected.endsWith(';') ? '' : ' —'} use a whole number from 1 to 86400`,
     ]);
   });
 

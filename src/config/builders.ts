@@ -13,6 +13,7 @@ import {
   count,
   MQTT_MAX_BYTES,
   mqttStringFault,
+  notANumber,
   show,
   showUrl,
   type UrlRules,
@@ -95,14 +96,12 @@ export function textTo<T>(
 export function int(min: number, max: number, allowed = `a whole number from ${min} to ${max}`) {
   const schema = z.preprocess(
     coerceNumber,
-    z
-      .number({ error: (iss) => `${show(iss.input)} is not a number — use ${allowed}` })
-      .superRefine((n, ctx) => {
-        if (!Number.isInteger(n))
-          ctx.addIssue({ code: 'custom', message: `${n} is not a whole number — use ${allowed}` });
-        else if (n < min || n > max)
-          ctx.addIssue({ code: 'custom', message: `${n} is not allowed — use ${allowed}` });
-      }),
+    z.number({ error: (iss) => notANumber(iss.input, allowed) }).superRefine((n, ctx) => {
+      if (!Number.isInteger(n))
+        ctx.addIssue({ code: 'custom', message: `${n} is not a whole number — use ${allowed}` });
+      else if (n < min || n > max)
+        ctx.addIssue({ code: 'custom', message: `${n} is not allowed — use ${allowed}` });
+    }),
   );
   return withManifest(schema, `int(${min},${max})`);
 }
@@ -113,13 +112,11 @@ const TTL_ALLOWED = '1 (automatic) or a value from 60 to 86400';
 export function ttl() {
   const schema = z.preprocess(
     (v) => (typeof v === 'string' && v.trim().toLowerCase() === 'auto' ? 1 : coerceNumber(v)),
-    z
-      .number({ error: (iss) => `${show(iss.input)} is not a number — use ${TTL_ALLOWED}` })
-      .superRefine((n, ctx) => {
-        if (!(n === 1 || (Number.isInteger(n) && n >= 60 && n <= 86400))) {
-          ctx.addIssue({ code: 'custom', message: `${n} is not allowed — use ${TTL_ALLOWED}` });
-        }
-      }),
+    z.number({ error: (iss) => notANumber(iss.input, TTL_ALLOWED) }).superRefine((n, ctx) => {
+      if (!(n === 1 || (Number.isInteger(n) && n >= 60 && n <= 86400))) {
+        ctx.addIssue({ code: 'custom', message: `${n} is not allowed — use ${TTL_ALLOWED}` });
+      }
+    }),
   );
   return withManifest(schema, 'int(1,86400)');
 }

@@ -205,14 +205,12 @@ async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
   } else {
     // YAML 1.2 also reads JSON, so any other extension is parsed as YAML. The parser is loaded
     // only when there is a YAML file to read: a faster start without one (docs/benchmarks.md).
-    const { default: YAML } = await import('yaml');
-    const doc = YAML.parseDocument(text);
-    const error = doc.errors[0];
-    if (error !== undefined) {
-      const reason = (error.message.split('\n')[0] ?? 'parse error').replace(/:\s*$/, '');
-      return { kind: 'problem', problem: `${file.path}: is not valid YAML (${reason}) — fix the file` };
+    const { readYaml } = await import('./yaml-file.js');
+    const yaml = readYaml(text);
+    if (!yaml.ok) {
+      return { kind: 'problem', problem: `${file.path}: is not valid YAML (${yaml.reason}) — ${yaml.fix}` };
     }
-    data = doc.toJS();
+    data = yaml.data;
   }
   if (data === null || data === undefined) return { kind: 'values', values: {} };
   if (typeof data !== 'object' || Array.isArray(data)) {

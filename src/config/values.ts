@@ -71,6 +71,20 @@ export function coerceNumber(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Why a number key cannot read `input`, then `use <allowed>`. A number written another way — hex,
+ * octal, an exponent (`0x1e`, `3e1`, as YAML or a habit may write it) — is named with its
+ * plain-digit form, which is what to write instead.
+ */
+export function notANumber(input: unknown, allowed: string): string {
+  const t = typeof input === 'string' ? input.trim() : '';
+  const n = Number(t);
+  if (t !== '' && Number.isFinite(n)) {
+    return `${show(input)} is not written in plain digits — write it as ${n}; use ${allowed}`;
+  }
+  return `${show(input)} is not a number — use ${allowed}`;
+}
+
 /** A comma- (or whitespace-) separated string → trimmed items; empty items dropped. */
 export function coerceList(value: unknown): unknown {
   if (typeof value === 'string') return value.split(/[\s,]+/).filter((s) => s !== '');
