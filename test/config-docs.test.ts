@@ -80,6 +80,15 @@ describe('docs/configuration.md', () => {
     expect(section).toContain('Later sources win');
   });
 
+  it('docs/recovery/the token-less default dry-run still cycles the plug (SPEC §5)', () => {
+    // Only an explicit `mode: dry-run` keeps recovery from switching the plug.
+    const flat = docs.replace(/\s+/g, ' ');
+    expect(flat).not.toMatch(/only cycled in `enforce` mode/);
+    expect(flat).toContain('a watchdog without a Cloudflare token still power-cycles');
+    const mode = docs.split('\n').find((line) => line.startsWith('| `mode` |'));
+    expect(mode).toContain('Set explicitly, `dry-run` also keeps recovery from switching the plug');
+  });
+
   it('docs/hand-written-sections/kept', () => {
     for (const heading of ['## Problems', '## Choices', '## Stopping', '#### Passwords inside URLs']) {
       expect(docs).toContain(`\n${heading}\n`);

@@ -41,6 +41,13 @@ describe('translations/en.yaml', () => {
     }
   });
 
+  it('dry-run/the help texts do not say a token-less add-on leaves the router alone (SPEC §5)', () => {
+    // Without a token DNS runs in dry-run, but recovery still power-cycles; only Mode: dry-run stops it.
+    const text = (key: string): string => String(en.configuration?.[key]?.description);
+    expect(text('cloudflare_api_token')).toMatch(/recovery still power-cycles/);
+    expect(text('mode')).toMatch(/Set to dry-run, recovery too only reports/);
+  });
+
   it('every language file is YAML next to en.yaml (the Supervisor reads *.yaml, *.yml, *.json)', () => {
     for (const file of readdirSync(join(ROOT, 'translations')))
       expect(file).toMatch(/^[a-z]{2}(-[A-Z]{2})?\.yaml$/);
