@@ -133,6 +133,20 @@ export const wanTarget = () =>
     return s;
   });
 
+/**
+ * An address (brackets optional) as router_host and the WAN targets are compared: canonical text,
+ * and an IPv4-mapped IPv6 address as its IPv4. Undefined for anything that is not an address.
+ */
+export function probedAddress(address: string): string | undefined {
+  const parsed = parseIp(unbracket(address));
+  return parsed === null ? undefined : (parsed.mappedV4 ?? parsed.canonical);
+}
+
+/** The address of a checked WAN target (`1.1.1.1:443` → `1.1.1.1`, `[::1]:443` → `[::1]`). */
+export function wanTargetHost(target: string): string {
+  return target.slice(0, target.lastIndexOf(':'));
+}
+
 export type RouterProbe = 'icmp' | `tcp:${number}`;
 
 /** `icmp` or `tcp:PORT`. */

@@ -10,7 +10,7 @@
  */
 import type { z } from 'zod';
 import { SECRET_KEYS } from '../redact.js';
-import { RECORD_KEYS, type RecordConfig, recordSchema } from './fields.js';
+import { probedAddress, RECORD_KEYS, type RecordConfig, recordSchema, wanTargetHost } from './fields.js';
 import {
   type ComputedKeys,
   type Config,
@@ -24,7 +24,7 @@ import {
 } from './keys.js';
 import { isPlaceholderSecret } from './secrets.js';
 import { suggestKey } from './suggest.js';
-import { envName } from './values.js';
+import { envName, show } from './values.js';
 
 export { SECRET_KEYS, type SecretKey } from '../redact.js';
 export { TOPIC_ROOM_BYTES } from './builders.js';
@@ -221,6 +221,16 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, ctx: ParseCo
 
   if (v.wan_targets !== undefined && v.wan_targets.length === 0) {
     add('wan_targets', `is empty — give at least one IP:port to probe, e.g. ${DEFAULT_WAN_TARGETS[0]}`);
+  }
+  // A WAN target that is the router answers whenever the router does: never wan_down.
+  const router = v.router_host ? probedAddress(v.router_host) : undefined;
+  if (router !== undefined) {
+    (v.wan_targets ?? DEFAULT_WAN_TARGETS).forEach((target, index) => {
+      if (probedAddress(wanTargetHost(target)) !== router) return;
+      problems.push(
+        `${label('wan_targets', `[${index}]`)}: ${show(target)} is the router itself (router_host), so the WAN could never be seen down while the router answers — probe addresses beyond the router, e.g. ${DEFAULT_WAN_TARGETS[0]}`,
+      );
+    });
   }
 
   // Recovery: each plug type needs its own keys.

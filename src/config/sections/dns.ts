@@ -63,8 +63,7 @@ export const DNS = {
       computed: { by: 'parse', text: '`enforce` with a token, else `dry-run`' },
       label: 'Mode',
       allowed: '`enforce`, `dry-run` (`dry_run` accepted)',
-      doc:
-        '`dry-run` does everything but write DNS. Set explicitly, `dry-run` also keeps recovery from switching the plug (it says what it would do); the default dry-run without a token is DNS only. `enforce` without a token is an error.',
+      doc: '`dry-run` does everything but write DNS. Set explicitly, `dry-run` also keeps recovery from switching the plug (it says what it would do); the default dry-run without a token is DNS only. `enforce` without a token is an error.',
     },
     interval_seconds: {
       schema: int(1, 86400),
