@@ -55,3 +55,13 @@ describe('router_host among the wan_targets', () => {
     expect(problems(raw)).toEqual([]);
   });
 });
+
+describe('loopback: the demo and the test worlds, a port per simulated host', () => {
+  it.each([
+    ['ipv4', { router_host: '127.0.0.1', router_probe: 'tcp:8081', wan_targets: '127.0.0.1:8443' }],
+    ['ipv4/icmp', { router_host: '127.0.0.1', wan_targets: '127.0.0.1:8443' }],
+    ['ipv6', { router_host: '::1', wan_targets: '[::1]:8443' }],
+  ])('%s/accepted', (_name, raw) => {
+    expect(problems(raw)).toEqual([]);
+  });
+});

@@ -6,7 +6,7 @@
  * Pure: zod and the core only.
  */
 import { z } from 'zod';
-import { parseIp } from '../domain/ip.js';
+import { classifyIp, parseIp } from '../domain/ip.js';
 import { bool, text, textTo, ttl } from './builders.js';
 import { withManifest } from './manifest.js';
 import {
@@ -133,18 +133,26 @@ export const wanTarget = () =>
     return s;
   });
 
-/**
- * An address (brackets optional) as router_host and the WAN targets are compared: canonical text,
- * and an IPv4-mapped IPv6 address as its IPv4. Undefined for anything that is not an address.
- */
-export function probedAddress(address: string): string | undefined {
+/** An address (brackets optional) as compared: canonical, an IPv4-mapped IPv6 as its IPv4. */
+function probedAddress(address: string): string | undefined {
   const parsed = parseIp(unbracket(address));
   return parsed === null ? undefined : (parsed.mappedV4 ?? parsed.canonical);
 }
 
-/** The address of a checked WAN target (`1.1.1.1:443` → `1.1.1.1`, `[::1]:443` → `[::1]`). */
-export function wanTargetHost(target: string): string {
-  return target.slice(0, target.lastIndexOf(':'));
+/**
+ * The indexes of the checked WAN targets whose address is the router's (in any spelling:
+ * brackets, IPv6 forms, IPv4-mapped). Such a target answers whenever the router does, so the WAN
+ * could never be seen down. Loopback is left out: it is never a router's address in real use, and
+ * the demo and the tests run every simulated host on 127.0.0.1, a port each.
+ */
+export function targetsAtRouter(routerHost: string, targets: readonly string[]): number[] {
+  const router = probedAddress(routerHost);
+  if (router === undefined || classifyIp(router) === 'loopback') return [];
+  const at: number[] = [];
+  targets.forEach((target, index) => {
+    if (probedAddress(target.slice(0, target.lastIndexOf(':'))) === router) at.push(index);
+  });
+  return at;
 }
 
 export type RouterProbe = 'icmp' | `tcp:${number}`;

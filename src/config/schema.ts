@@ -10,7 +10,7 @@
  */
 import type { z } from 'zod';
 import { SECRET_KEYS } from '../redact.js';
-import { probedAddress, RECORD_KEYS, type RecordConfig, recordSchema, wanTargetHost } from './fields.js';
+import { RECORD_KEYS, type RecordConfig, recordSchema, targetsAtRouter } from './fields.js';
 import {
   type ComputedKeys,
   type Config,
@@ -223,14 +223,11 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, ctx: ParseCo
     add('wan_targets', `is empty — give at least one IP:port to probe, e.g. ${DEFAULT_WAN_TARGETS[0]}`);
   }
   // A WAN target that is the router answers whenever the router does: never wan_down.
-  const router = v.router_host ? probedAddress(v.router_host) : undefined;
-  if (router !== undefined) {
-    (v.wan_targets ?? DEFAULT_WAN_TARGETS).forEach((target, index) => {
-      if (probedAddress(wanTargetHost(target)) !== router) return;
-      problems.push(
-        `${label('wan_targets', `[${index}]`)}: ${show(target)} is the router itself (router_host), so the WAN could never be seen down while the router answers — probe addresses beyond the router, e.g. ${DEFAULT_WAN_TARGETS[0]}`,
-      );
-    });
+  const targets = v.wan_targets ?? DEFAULT_WAN_TARGETS;
+  for (const index of v.router_host ? targetsAtRouter(v.router_host, targets) : []) {
+    problems.push(
+      `${label('wan_targets', `[${index}]`)}: ${show(targets[index])} is the router itself (router_host), so the WAN could never be seen down while the router answers — probe addresses beyond the router, e.g. ${DEFAULT_WAN_TARGETS[0]}`,
+    );
   }
 
   // Recovery: each plug type needs its own keys.
