@@ -89,6 +89,12 @@ describe('docs/configuration.md', () => {
     expect(mode).toContain('Set explicitly, `dry-run` also keeps recovery from switching the plug');
   });
 
+  it('docs/yaml/IPv6 values are shown quoted, as YAML needs them', () => {
+    const row = (key: string) => docs.split('\n').find((line) => line.startsWith(`| \`${key}\` |`));
+    expect(row('wan_targets')).toContain("`- '[2606:4700:4700::1111]:443'`");
+    expect(row('http_host')).toContain("`http_host: '::'`");
+  });
+
   it('docs/hand-written-sections/kept', () => {
     for (const heading of ['## Problems', '## Choices', '## Stopping', '#### Passwords inside URLs']) {
       expect(docs).toContain(`\n${heading}\n`);

@@ -134,3 +134,63 @@ describe('yaml/number-like text', () => {
     expect(config.mqtt_password).toBe('0123');
   });
 });
+
+describe('yaml/syntax errors with a hint', () => {
+  it.each([
+    [
+      'wan_targets/[IPv6]:port in a block list',
+      'wan_targets:\n  - 127.0.0.1:443\n  - [2606:4700:4700::1111]:443\n',
+      3,
+    ],
+    ['wan_targets/[IPv6]:port as a flow list', 'wan_targets: [2606:4700:4700::1111]:443\n', 1],
+    ['http_host/::', 'http_host: ::\nlog_level: info\n', 1],
+  ])('yaml/%s/says to put the value in quotes', async (_name, body, line) => {
+    const path = await write(body);
+    const problems = await problemsOf(path);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      new RegExp(`^${path}: is not valid YAML \\(.*at line ${line}, column \\d+\\) — `),
+    );
+    expect(problems[0]).toContain(
+      "put values holding [ ] or :: in quotes, e.g. - '[2606:4700:4700::1111]:443' or http_host: '::'",
+    );
+  });
+
+  it('yaml/quoted as the hint says/loads', async () => {
+    const config = await configOf("wan_targets:\n  - '[2606:4700:4700::1111]:443'\nhttp_host: '::'\n");
+    expect(config.wan_targets).toEqual(['[2606:4700:4700::1111]:443']);
+    expect(config.http_host).toBe('::');
+  });
+
+  it('yaml/error on a line without [ ] or ::/no quoting hint', async () => {
+    const path = await write('records:\n  - home.example.com\n interval_seconds: 60\n');
+    const problems = await problemsOf(path);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/is not valid YAML \(.*\) — fix the file$/);
+  });
+});
+
+describe('yaml/values YAML reads as a list or mapping', () => {
+  it.each([
+    [
+      'wan_targets/[IPv6]:port inside a flow list',
+      'wan_targets: [[2606:4700:4700::1111]:443]\n',
+      'wan_targets[0]: a mapping is not text',
+    ],
+    ['router_host/[IPv6]', 'router_host: [fe80::1]\n', 'router_host: a list is not text'],
+    ['http_host/[::]', 'http_host: [::]\n', 'http_host: a list is not text'],
+  ])('yaml/%s/refused saying to quote it', async (_name, body, start) => {
+    const problems = await problemsOf(await write(body));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.startsWith(`${start} — `)).toBe(true);
+    expect(problems[0]).toContain(
+      "in YAML, put a value holding [ ] or :: in quotes, e.g. '[2606:4700:4700::1111]:443'",
+    );
+  });
+
+  it('mqtt_username/a list/no quoting hint', async () => {
+    const problems = await problemsOf(await write('mqtt_username: [a, b]\n'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).not.toContain('in quotes');
+  });
+});

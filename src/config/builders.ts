@@ -14,6 +14,7 @@ import {
   MQTT_MAX_BYTES,
   mqttStringFault,
   notANumber,
+  quoteHintFor,
   show,
   showUrl,
   type UrlRules,
@@ -68,16 +69,24 @@ export function filePath(fix: string) {
 
 class FieldFailure extends Error {}
 
-/** A string that may turn into something else (normalised) or fail; `str` in the add-on unless `manifest` says otherwise. */
+/**
+ * A string that may turn into something else (normalised) or fail; `str` in the add-on unless
+ * `manifest` says otherwise. With `quoteHint` (keys holding addresses), a list or mapping — what
+ * YAML makes of an unquoted `[fe80::1]` — is refused saying to quote it.
+ */
 export function textTo<T>(
   fix: string,
   convert: (value: string, fail: (message: string) => never) => T,
   manifest: ManifestElement = 'str',
+  options: { quoteHint?: boolean } = {},
 ) {
   const schema = z.preprocess(
     coerceText,
     z
-      .string({ error: (iss) => `${missingOr(iss.input, `${show(iss.input)} is not text`)} — ${fix}` })
+      .string({
+        error: (iss) =>
+          `${missingOr(iss.input, `${show(iss.input)} is not text`)} — ${fix}${options.quoteHint ? quoteHintFor(iss.input) : ''}`,
+      })
       .transform((s, ctx): T => {
         try {
           return convert(s, (message) => {

@@ -14,6 +14,7 @@ import {
   coerceText,
   isPort,
   isResolverTrace,
+  quoteHintFor,
   show,
   showUrl,
   toHostName,
@@ -121,17 +122,22 @@ const WAN_TARGET_FIX = 'write an IP address and port, e.g. 1.1.1.1:443 or [2606:
 
 /** One item of `wan_targets`: `IPv4:port` or `[IPv6]:port`. */
 export const wanTarget = () =>
-  textTo(WAN_TARGET_FIX, (s, fail) => {
-    const match = /^\[([^\]]+)\]:([^:]+)$/.exec(s) ?? /^([^:[\]]+):([^:]+)$/.exec(s);
-    if (!match) return fail(`${show(s)} is not host:port — ${WAN_TARGET_FIX}`);
-    const [, host = '', port = ''] = match;
-    const family = s.startsWith('[') ? 6 : 4;
-    if (parseIp(host)?.family !== family) {
-      return fail(`${show(host)} is not an IP address — ${WAN_TARGET_FIX} (probes never depend on DNS)`);
-    }
-    if (!isPort(port)) return fail(`${show(s)} has port ${show(port)} — use a port from 1 to 65535`);
-    return s;
-  });
+  textTo(
+    WAN_TARGET_FIX,
+    (s, fail) => {
+      const match = /^\[([^\]]+)\]:([^:]+)$/.exec(s) ?? /^([^:[\]]+):([^:]+)$/.exec(s);
+      if (!match) return fail(`${show(s)} is not host:port — ${WAN_TARGET_FIX}`);
+      const [, host = '', port = ''] = match;
+      const family = s.startsWith('[') ? 6 : 4;
+      if (parseIp(host)?.family !== family) {
+        return fail(`${show(host)} is not an IP address — ${WAN_TARGET_FIX} (probes never depend on DNS)`);
+      }
+      if (!isPort(port)) return fail(`${show(s)} has port ${show(port)} — use a port from 1 to 65535`);
+      return s;
+    },
+    'str',
+    { quoteHint: true },
+  );
 
 /** An address (brackets optional) as compared: canonical, an IPv4-mapped IPv6 as its IPv4. */
 function probedAddress(address: string): string | undefined {
@@ -176,7 +182,9 @@ export const routerHost = () =>
     z.preprocess(
       coerceText,
       z
-        .string({ error: (iss) => `${show(iss.input)} is not text — ${ROUTER_HOST_FIX}` })
+        .string({
+          error: (iss) => `${show(iss.input)} is not text — ${ROUTER_HOST_FIX}${quoteHintFor(iss.input)}`,
+        })
         .transform((s, ctx): string | undefined => {
           const lower = s.normalize('NFKC').toLowerCase();
           if (s === '' || lower === 'none') return '';
@@ -193,13 +201,18 @@ export const routerHost = () =>
 /** An address to listen on: an IP literal (brackets optional) or a host name. */
 export function bindHost(example: string) {
   const fix = `use an IP address to listen on, e.g. ${example} or 0.0.0.0`;
-  return textTo(fix, (s, fail) => {
-    const bare = unbracket(s.normalize('NFKC'));
-    if (parseIp(bare) !== null) return bare.toLowerCase();
-    const result = toHostName(s.normalize('NFKC'), { wildcard: false });
-    if (!result.ok) return fail(`${show(s)} is not an IP address or host name — ${fix}`);
-    return result.name;
-  });
+  return textTo(
+    fix,
+    (s, fail) => {
+      const bare = unbracket(s.normalize('NFKC'));
+      if (parseIp(bare) !== null) return bare.toLowerCase();
+      const result = toHostName(s.normalize('NFKC'), { wildcard: false });
+      if (!result.ok) return fail(`${show(s)} is not an IP address or host name — ${fix}`);
+      return result.name;
+    },
+    'str',
+    { quoteHint: true },
+  );
 }
 
 const NODE_ID_FIX = 'use letters, digits, _ and - only, e.g. ddns_watchdog';

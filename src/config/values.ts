@@ -96,6 +96,18 @@ export function coerceList(value: unknown): unknown {
   return value;
 }
 
+/**
+ * What to add when a key that holds addresses got a list or a mapping: in YAML, an unquoted
+ * `[fe80::1]` is a list and `[::1]:443` inside a flow list is a mapping.
+ */
+export const YAML_QUOTE_HINT =
+  "in YAML, put a value holding [ ] or :: in quotes, e.g. '[2606:4700:4700::1111]:443' or '::'";
+
+/** `; <YAML_QUOTE_HINT>` when `input` is a list or a mapping, else ''. */
+export function quoteHintFor(input: unknown): string {
+  return input !== null && typeof input === 'object' ? `; ${YAML_QUOTE_HINT}` : '';
+}
+
 export function coerceText(value: unknown): unknown {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return value.trim();

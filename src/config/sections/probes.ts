@@ -28,7 +28,7 @@ export const PROBES = {
       default: DEFAULT_WAN_TARGETS,
       label: 'WAN targets',
       allowed: '`IP:port`, IPv6 as `[addr]:port`; at least one',
-      doc: 'TCP+TLS handshake targets beyond the router, e.g. `1.1.1.1:443, [2606:4700:4700::1111]:443`. The router itself (`router_host`) is refused: it answers whenever the router is up, so the WAN could never be seen down (loopback excepted, where `demo` runs every host on its own port).',
+      doc: "TCP+TLS handshake targets beyond the router, e.g. `1.1.1.1:443, [2606:4700:4700::1111]:443`; in a YAML list, quote an IPv6 target: `- '[2606:4700:4700::1111]:443'`. The router itself (`router_host`) is refused: it answers whenever the router is up, so the WAN could never be seen down (loopback excepted, where `demo` runs every host on its own port).",
     },
     probe_interval_seconds: {
       schema: int(1, 3600),

@@ -29,7 +29,7 @@ export const SERVICE = {
       shown: '`127.0.0.1` (`0.0.0.0` in the add-on; the container image sets `HTTP_HOST=0.0.0.0`)',
       label: 'HTTP address',
       allowed: 'IP address (IPv6 with or without brackets) or host name',
-      doc: 'Where the HTTP server listens.',
+      doc: "Where the HTTP server listens. In YAML, quote an IPv6 address: `http_host: '::'`.",
     },
     http_token: {
       schema: secret('http_token'),
