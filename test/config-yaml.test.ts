@@ -7,6 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedConfig, loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
@@ -192,5 +193,20 @@ describe('yaml/values YAML reads as a list or mapping', () => {
     const problems = await problemsOf(await write('mqtt_username: [a, b]\n'));
     expect(problems).toHaveLength(1);
     expect(problems[0]).not.toContain('in quotes');
+  });
+});
+describe('the add-on manifest given as the options file', () => {
+  it('--config config.yaml/one line saying it is the manifest', async () => {
+    const manifest = fileURLToPath(new URL('../config.yaml', import.meta.url));
+    expect(await problemsOf(manifest)).toEqual([
+      `--config: ${manifest} is the add-on manifest (it has slug, options and schema), not an options file — write your options in a file of their own, e.g. options.yaml (docs/configuration.md)`,
+    ]);
+  });
+
+  it('a file with slug, options and schema/same line', async () => {
+    const path = await write('name: x\nslug: x\noptions: {}\nschema: {}\n');
+    const problems = await problemsOf(path);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('is the add-on manifest');
   });
 });

@@ -220,8 +220,19 @@ async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
       problem: `${file.path}: holds ${what} at the top level — write one key: value pair per line`,
     };
   }
-  return { kind: 'values', values: data as Record<string, unknown> };
+  const values = data as Record<string, unknown>;
+  if (ADDON_MANIFEST_KEYS.every((key) => Object.hasOwn(values, key))) {
+    // `--config config.yaml`: every manifest key would be an "unknown key" line, none helpful.
+    return {
+      kind: 'problem',
+      problem: `${file.via}: ${file.path} is the add-on manifest (it has slug, options and schema), not an options file — write your options in a file of their own, e.g. options.yaml (docs/configuration.md)`,
+    };
+  }
+  return { kind: 'values', values };
 }
+
+/** Keys that together mark Home Assistant's add-on manifest (config.yaml), never an options file. */
+const ADDON_MANIFEST_KEYS = ['slug', 'options', 'schema'] as const;
 
 /** JSON.parse's reason with a line and column, and without any quoted excerpt of the file. */
 function jsonReason(err: unknown, text: string): string {
