@@ -48,6 +48,13 @@ describe('translations/en.yaml', () => {
     expect(text('mode')).toMatch(/Set to dry-run, recovery too only reports/);
   });
 
+  it('http_token/the help text says what the add-on does with it: nothing, as only Ingress is served', () => {
+    // src/http/auth.ts: in the add-on the Ingress proxy gets in without the token, and no one else does.
+    const text = String(en.configuration?.http_token?.description);
+    expect(text).not.toMatch(/Bearer|needs it/);
+    expect(text).toMatch(/^No effect in the add-on: the page is reached through Ingress only/);
+  });
+
   it('every language file is YAML next to en.yaml (the Supervisor reads *.yaml, *.yml, *.json)', () => {
     for (const file of readdirSync(join(ROOT, 'translations')))
       expect(file).toMatch(/^[a-z]{2}(-[A-Z]{2})?\.yaml$/);

@@ -35,7 +35,7 @@ export const SERVICE = {
       schema: secret('http_token'),
       label: 'HTTP token',
       allowed: 'a token of your choice (secret)',
-      doc: 'When set, everything but `/healthz` needs it. Placeholders (`changeme`, `your_token`, …), a `Bearer ` prefix and spaces are rejected.',
+      doc: 'When set, everything but `/healthz` needs it. No effect in the add-on, which serves Ingress only (Home Assistant signs you in). Placeholders (`changeme`, `your_token`, …), a `Bearer ` prefix and spaces are rejected.',
     },
     log_level: {
       schema: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
