@@ -205,10 +205,13 @@ async function readOptionsFile(file: OptionsFile): Promise<FileRead> {
   } else {
     // YAML 1.2 also reads JSON, so any other extension is parsed as YAML. The parser is loaded
     // only when there is a YAML file to read: a faster start without one (docs/benchmarks.md).
-    const { readYaml } = await import('./yaml-file.js');
+    const { QUOTE_HINT, readYaml } = await import('./yaml-file.js');
     const yaml = readYaml(text);
     if (!yaml.ok) {
-      return { kind: 'problem', problem: `${file.path}: is not valid YAML (${yaml.reason}) — ${yaml.fix}` };
+      const problem = yaml.quote
+        ? `${file.path}: is not valid YAML (${yaml.reason}) — ${QUOTE_HINT}`
+        : `${file.path}: is not valid YAML (${yaml.reason}) — fix the file`;
+      return { kind: 'problem', problem };
     }
     data = yaml.data;
   }

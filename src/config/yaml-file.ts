@@ -10,9 +10,10 @@
  */
 import YAML from 'yaml';
 
-export type YamlRead = { ok: true; data: unknown } | { ok: false; reason: string; fix: string };
+/** `quote`: the error is on a line holding [ ] or ::, which needs quotes (`QUOTE_HINT`). */
+export type YamlRead = { ok: true; data: unknown } | { ok: false; reason: string; quote: boolean };
 
-const QUOTE_HINT =
+export const QUOTE_HINT =
   "put values holding [ ] or :: in quotes, e.g. - '[2606:4700:4700::1111]:443' or http_host: '::'";
 
 export function readYaml(text: string): YamlRead {
@@ -22,7 +23,7 @@ export function readYaml(text: string): YamlRead {
     const reason = (error.message.split('\n')[0] ?? 'parse error').replace(/:\s*$/, '');
     const line = error.linePos?.[0]?.line;
     const source = line === undefined ? '' : (text.split(/\r?\n/)[line - 1] ?? '');
-    return { ok: false, reason, fix: /[[\]]|::/.test(source) ? QUOTE_HINT : 'fix the file' };
+    return { ok: false, reason, quote: /[[\]]|::/.test(source) };
   }
   YAML.visit(doc, {
     Scalar(_key, node) {
