@@ -104,10 +104,13 @@ export async function tellStory(ctx: StoryContext, start: () => Promise<void>): 
   await until(ctx, after(dropped, 'power_cycle_finished'), 'the power cycle to finish', 30_000);
 
   timeline.chapter('4. The router is back with a new address; DNS resyncs');
-  await until(ctx, after(dropped, 'wan_restored'), 'the agent to see the WAN restored', 45_000);
+  // The first probe round that reaches the internet after the cycle syncs DNS; the WAN counts as
+  // restored once the router's boot grace is over.
+  await until(ctx, () => world.online, 'the router to boot and the line to come up', 45_000);
   const third = world.ip;
-  await until(ctx, () => world.dnsHolds(third), `DNS to hold ${third}`, 30_000);
+  await until(ctx, () => world.dnsHolds(third), `DNS to hold ${third}`, 45_000);
   timeline.line('world', `DNS resynced: Cloudflare and DoH answer ${third} for ${names}`);
+  await until(ctx, after(dropped, 'wan_restored'), 'the agent to see the WAN restored', 45_000);
 }
 
 /** One paragraph of where things stand, from the agent's state document. */

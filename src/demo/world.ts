@@ -92,10 +92,10 @@ export async function startDemoWorld(o: {
   /**
    * After the boot the modem syncs the line. It comes up just after the agent next tries to reach
    * beyond the router (its DNS loop asking an IP echo service, refused), or after LINE_SYNC_MAX_MS.
-   * With the boot about as long as the agent's boot grace, that keeps the story in one order on
-   * every run: the DNS loop has just asked, so the watchdog sees the WAN restored and runs its own
-   * DNS cycle at once, seconds before the loop asks again. (On a real network, with a 10-minute
-   * boot grace and a DNS cycle every minute, the loop usually finds the new address first.)
+   * That keeps the story in one order on every run: the DNS loop has just asked, so the
+   * watchdog's next probe round, the first to reach the internet after the power cycle, runs its
+   * own DNS cycle at once, seconds before the loop asks again; `WAN restored` follows when the
+   * boot grace ends.
    */
   const lineSync = async (): Promise<void> => {
     await new Promise<void>((resolve) => {

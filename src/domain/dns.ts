@@ -107,6 +107,11 @@ export interface RecordState {
   message: string | null;
   failures: number;
   next_attempt_at: number | null;
+  /**
+   * Which schedule `next_attempt_at` follows (src/domain/dns-failure.ts); `backoff` (network
+   * errors, 5xx) is lifted when the WAN comes back. Absent in files written before it existed.
+   */
+  retry_schedule?: 'rate_limit' | 'permission' | 'recheck' | 'refused_read' | 'backoff' | null;
   /** A non-retryable API refusal is retried only when the IP or the configuration changes. */
   blocked_for: string | null;
 }

@@ -112,6 +112,7 @@ export class Reconciler {
     const result: CycleResult = { ok: true, changes: 0, retryAt: null, summary: [], ipVerified: true };
     settleClockJump(state.state, clock.now(), logger); // a clock set back: nothing waits for it to catch up
     this.#book.prune(this.#families.map((f) => (f === 4 ? 'A' : 'AAAA')));
+    if (options.reason === 'wan restored') this.#book.liftOutageBackoff();
     // A family no longer checked (ip_version narrowed since the last run) is not shown as public.
     if (!this.#families.includes(4)) state.state.public_ip.ipv4 = null;
     if (!this.#families.includes(6)) state.state.public_ip.ipv6 = null;

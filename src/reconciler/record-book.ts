@@ -62,6 +62,19 @@ export class RecordBook {
     this.#d.state.state.dns.records = ordered;
   }
 
+  /**
+   * The WAN is back: waits built up by network errors and 5xx during the outage (ours, not
+   * Cloudflare's) end now, so the resync of a changed IP is not held for up to 5 min. A 429's
+   * Retry-After, a permission recheck and a refused change keep their schedules.
+   */
+  liftOutageBackoff(): void {
+    for (const st of Object.values(this.#d.state.state.dns.records)) {
+      if (st.retry_schedule !== 'backoff') continue;
+      st.failures = 0;
+      st.next_attempt_at = null;
+    }
+  }
+
   /** What a refused change is remembered against: it is retried once any of these change. */
   blockKey(rc: RecordConfig, desired: string): string {
     const c = this.#d.config;
@@ -196,6 +209,7 @@ export class RecordBook {
       st.failures = plan.failures;
     }
     st.next_attempt_at = retryAt;
+    st.retry_schedule = plan.kind === 'retry' ? plan.schedule : null;
     this.settled(st, 'error', st.content, message, result);
     noteRetryAt(result, retryAt);
     const when = retryAt === null ? null : new Date(retryAt).toISOString();

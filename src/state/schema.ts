@@ -59,6 +59,11 @@ export const recordStateSchema = z.object({
   message: nullableString,
   failures: z.number().int().nonnegative().default(0),
   next_attempt_at: nullableTime,
+  retry_schedule: z
+    .enum(['rate_limit', 'permission', 'recheck', 'refused_read', 'backoff'])
+    .nullable()
+    .optional()
+    .catch(null),
   /** A non-retryable API refusal is retried only when the IP or the configuration changes. */
   blocked_for: nullableString,
 });

@@ -23,16 +23,24 @@ export function announceHealth(
       continue;
     }
     o.events.emit('wan_restored', e.payload);
-    const failed = (err: unknown) =>
-      o.logger.error(
-        { err: errorMessage(err) },
-        `Starting a DNS cycle after the WAN came back failed: ${errorMessage(err)}. The next one runs on schedule.`,
-      );
-    try {
-      const started = o.onWanRestored?.();
-      if (started instanceof Promise) started.catch(failed);
-    } catch (err) {
-      failed(err);
-    }
+    resyncDns(o);
+  }
+}
+
+/**
+ * Starts the DNS cycle that follows the WAN's return (SPEC §5: the public IP has likely changed).
+ * Never throws; a failure to start it is said, and the next cycle runs on schedule.
+ */
+export function resyncDns(o: { logger: Logger; onWanRestored?: (() => unknown) | undefined }): void {
+  const failed = (err: unknown) =>
+    o.logger.error(
+      { err: errorMessage(err) },
+      `Starting a DNS cycle after the WAN came back failed: ${errorMessage(err)}. The next one runs on schedule.`,
+    );
+  try {
+    const started = o.onWanRestored?.();
+    if (started instanceof Promise) started.catch(failed);
+  } catch (err) {
+    failed(err);
   }
 }

@@ -6,7 +6,13 @@
  */
 import type { Config } from '../config/schema.js';
 import { recoveryStatus } from '../domain/recovery-policy.js';
-import { freshRecovery, type RecoveryState } from '../domain/recovery-state.js';
+import {
+  CLOCK_BACK_WARN_MS,
+  clockBackWarning,
+  freshRecovery,
+  type RecoveryState,
+  resumeRecovery,
+} from '../domain/recovery-state.js';
 import { freshUptime, resumeUptime, type UptimeState, uptimeSummary } from '../domain/uptime.js';
 import type { Logger } from '../log.js';
 import { type PersistedState, sectionProblems } from '../state/schema.js';
@@ -70,4 +76,23 @@ export function savedWatchdogStatus(
       now,
     }),
   };
+}
+
+/**
+ * The wall clock went back while the agent ran: the saved recovery times ahead of `now` are set to
+ * `now` once (saved with the round), and that is said once (a step under a minute quietly), so the
+ * graces and the 5-minute guard run from here, not until the clock catches up.
+ */
+export function settleClockBack(recovery: RecoveryState, now: number, logger: Logger): RecoveryState {
+  const settled = resumeRecovery(recovery, now);
+  if (!settled.clamped) return recovery;
+  if (settled.aheadMs < CLOCK_BACK_WARN_MS) {
+    logger.debug(
+      { aheadMs: settled.aheadMs },
+      'Clock stepped back a little; power-cycle times clamped to now',
+    );
+  } else {
+    logger.warn({ aheadMs: settled.aheadMs }, clockBackWarning(settled.aheadMs));
+  }
+  return settled.state;
 }

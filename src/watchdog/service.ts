@@ -11,8 +11,6 @@ import {
 } from '../domain/health.js';
 import { type RecoveryConfig, recoveryRound, recoveryStatus } from '../domain/recovery-policy.js';
 import {
-  CLOCK_BACK_WARN_MS,
-  clockBackWarning,
   FUTURE_CYCLES_WARNING,
   finishCycle,
   freshRecovery,
@@ -33,10 +31,10 @@ import type { PlugDriver } from '../plugs/plug-driver.js';
 import { type ProbeRoundOutcome, runProbeRound } from '../probes/round.js';
 import { Scheduler } from '../scheduler.js';
 import { SAVE_AT_LEAST_EVERY_MS } from '../state/holder.js';
-import { announceHealth } from './announce.js';
+import { announceHealth, resyncDns } from './announce.js';
 import { type ProbeReport, probeReport, type WatchdogCommands, watchdogCommands } from './commands.js';
 import { type CycleContext, carryOutCycle, type RunningCycle, resumeUnfinishedCycle } from './cycle.js';
-import { inRecovery, loadSections } from './sections.js';
+import { inRecovery, loadSections, settleClockBack } from './sections.js';
 import type { WatchdogDeps, WatchdogStatus } from './types.js';
 
 export type { WatchdogConfig, WatchdogDeps, WatchdogStatus } from './types.js';
@@ -56,6 +54,8 @@ export class WatchdogService {
   #stopped: Promise<void> | null = null;
   #cycle: RunningCycle | null = null;
   #restartOn: Promise<void> | null = null;
+  /** A power cycle ran and DNS awaits the WAN's first answer (before the grace ends; manual too). */
+  #resyncAfterCycle = false;
   #lastTickAt: number | null = null;
   #rounds = 0;
   #uptimeWrittenAt = Number.NEGATIVE_INFINITY;
@@ -117,6 +117,7 @@ export class WatchdogService {
       this.#cycleContext(plug),
     );
     this.#restartOn = resumed.task;
+    if (resumed.task !== null) this.#resyncAfterCycle = true;
     // After the unfinished cycle was read (a start in the future: switched on at once).
     const clamped = resumeRecovery(resumed.state, now);
     this.#recovery = clamped.state;
@@ -250,6 +251,11 @@ export class WatchdogService {
     });
     this.#uptime = observeUptime(this.#uptime, round.at, step.health.state, this.#gap());
     this.#apply(step);
+    if (this.#resyncAfterCycle && this.#recovery.current === null && round.wan.some((p) => p.ok)) {
+      this.#resyncAfterCycle = false;
+      logger.info('The internet answers again after the power cycle: syncing DNS now (the IP may be new).');
+      resyncDns(this.#d);
+    }
 
     const now = clock.now();
     const { state, decision } = recoveryRound(this.#policyInput(now));
@@ -281,25 +287,10 @@ export class WatchdogService {
     this.#d.state.changed();
   }
 
-  /**
-   * The wall clock went back while the agent ran: the saved recovery times ahead of `now` (and the
-   * start, for the start grace) are set to `now` once and saved with this round, and that is said
-   * once (a step under a minute quietly), so the graces run from here, not until the clock catches up.
-   */
+  /** The wall clock went back while running: see sections.ts settleClockBack. */
   #settleClockBack(now: number): void {
     this.#startedAt = Math.min(this.#startedAt, now);
-    const settled = resumeRecovery(this.#recovery, now);
-    if (!settled.clamped) return;
-    this.#recovery = settled.state;
-    const { logger } = this.#d;
-    if (settled.aheadMs < CLOCK_BACK_WARN_MS) {
-      logger.debug(
-        { aheadMs: settled.aheadMs },
-        'Clock stepped back a little; power-cycle times clamped to now',
-      );
-    } else {
-      logger.warn({ aheadMs: settled.aheadMs }, clockBackWarning(settled.aheadMs));
-    }
+    this.#recovery = settleClockBack(this.#recovery, now, this.#d.logger);
   }
 
   #apply(step: HealthStep): void {
@@ -336,6 +327,7 @@ export class WatchdogService {
         return { started: Promise.resolve({ ok: false, message }), done: Promise.resolve() };
       }
       events.emit('power_cycle_started', { plug: plug.label, off_seconds: offSeconds, reason });
+      this.#resyncAfterCycle = true;
       logger[manual ? 'info' : 'warn']({ plug: plug.label, off_seconds: offSeconds, manual }, reason);
       // Health is `recovering` from now on, between rounds if need be (a round may have run meanwhile).
       const at = clock.now();
