@@ -63,6 +63,19 @@ async function restartWith(w: World, url: string, overrides: Partial<Config>): P
   return config;
 }
 
+/** An agent on its own embedded broker, started, its first state seen by an observer. */
+async function runningOnBroker() {
+  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
+  cleanups.push(() => broker.close());
+  const w = await makeWorld({ mqtt: { kind: 'url', url: broker.url, source: 'config' } });
+  cleanups.push(() => w.close());
+  const obs = await MqttObserver.connect(broker.url);
+  cleanups.push(() => obs.close());
+  await w.agent.start();
+  await until(() => obs.on('ddns-watchdog/state').length > 0, 'the first state');
+  return { broker, w, obs };
+}
+
 describe('a restart with another node_id, discovery_prefix or mqtt_base_topic', () => {
   it.each<[string, Partial<Config>, string[]]>([
     ['node_id', { node_id: 'renamed_node' }, ['homeassistant/device/ddns_watchdog/config']],
@@ -75,14 +88,7 @@ describe('a restart with another node_id, discovery_prefix or mqtt_base_topic', 
   ])(
     '%s changed/the old retained topics are cleared, the new ones published',
     async (_key, overrides, oldTopics) => {
-      const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
-      cleanups.push(() => broker.close());
-      const w = await makeWorld({ mqtt: { kind: 'url', url: broker.url, source: 'config' } });
-      cleanups.push(() => w.close());
-      const obs = await MqttObserver.connect(broker.url);
-      cleanups.push(() => obs.close());
-      await w.agent.start();
-      await until(() => obs.on('ddns-watchdog/state').length > 0, 'the first state');
+      const { broker, w, obs } = await runningOnBroker();
       for (const t of oldTopics) expect(await retainedOn(broker.url, t), t).not.toBeNull();
 
       const config = await restartWith(w, broker.url, overrides);
@@ -101,14 +107,7 @@ describe('a restart with another node_id, discovery_prefix or mqtt_base_topic', 
   );
 
   it('nothing changed/nothing is cleared', async () => {
-    const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: logSink().logger });
-    cleanups.push(() => broker.close());
-    const w = await makeWorld({ mqtt: { kind: 'url', url: broker.url, source: 'config' } });
-    cleanups.push(() => w.close());
-    const obs = await MqttObserver.connect(broker.url);
-    cleanups.push(() => obs.close());
-    await w.agent.start();
-    await until(() => obs.on('ddns-watchdog/state').length > 0, 'the first state');
+    const { broker, w, obs } = await runningOnBroker();
     await restartWith(w, broker.url, {});
     await until(() => obs.on('ddns-watchdog/state').length > 1, 'the state again');
     expect(obs.seen.filter((m) => m.payload === '' && m.topic.startsWith('homeassistant/'))).toEqual([]);
