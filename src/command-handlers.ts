@@ -13,6 +13,7 @@ import {
   type CommandHandlers,
   type CommandName,
   dispatchCommand,
+  type ParsedCommand,
   parseCommand,
 } from './commands.js';
 import type { Config } from './config/schema.js';
@@ -99,13 +100,22 @@ export interface CommandOutcome {
  * One command from its raw payload: parsed by the same parser as an MQTT payload, run on the same
  * handlers, logged with the same lines (plus `via`). Never throws.
  */
-export async function runCommandPayload(
+export function runCommandPayload(
   handlers: CommandHandlers,
   name: CommandName,
   payload: Buffer,
   o: { logger: Logger; via: string },
 ): Promise<CommandOutcome> {
-  const parsed = parseCommand(name, payload);
+  return runParsedCommand(handlers, parseCommand(name, payload), o);
+}
+
+/** A command already parsed (the MQTT face parses first: the response topic may refuse it). */
+export async function runParsedCommand(
+  handlers: CommandHandlers,
+  parsed: ParsedCommand,
+  o: { logger: Logger; via: string },
+): Promise<CommandOutcome> {
+  const name = parsed.kind === 'ok' ? parsed.value.command : parsed.command;
   if (parsed.kind === 'invalid') {
     o.logger.warn(
       { command: name, via: o.via, reason: parsed.reason },

@@ -4,16 +4,8 @@
  * topics into calls on the services it is handed. Never: call Cloudflare or plugs directly.
  */
 import type { Clock, Random } from '../clock.js';
-import {
-  type Command,
-  type CommandAnswer,
-  type CommandHandlers,
-  type CommandResult,
-  dispatchCommand,
-  parseCommand,
-  responseTopicProblem,
-} from '../commands.js';
-import { errorMessage } from '../errors.js';
+import { runParsedCommand } from '../command-handlers.js';
+import { type CommandHandlers, type CommandResult, parseCommand, responseTopicProblem } from '../commands.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { IncomingMessage, PublishOptions } from '../mqtt/client.js';
@@ -248,44 +240,12 @@ export class MqttBridge {
       });
       return;
     }
-    if (parsed.kind === 'invalid') {
-      logger.warn(
-        { topic: m.topic, reason: parsed.reason },
-        `Refused the ${name} command: ${parsed.reason}.`,
-      );
-      this.#answer(m, {
-        command: parsed.command,
-        ok: false,
-        message: parsed.reason,
-        ...(parsed.transaction !== undefined ? { transaction: parsed.transaction } : {}),
-      });
-      return;
-    }
-    const cmd = parsed.value;
-    let outcome: CommandAnswer;
-    try {
-      outcome = await this.#run(cmd);
-    } catch (err) {
-      outcome = { ok: false, failure: 'failed', message: `failed: ${errorMessage(err)}` };
-      logger.error(
-        { err: errorMessage(err), command: cmd.command },
-        `The ${cmd.command} command failed: ${errorMessage(err)}`,
-      );
-    }
-    logger.info(
-      { command: cmd.command, ok: outcome.ok },
-      `${cmd.command} command ${outcome.ok ? 'done' : (outcome.failure ?? 'refused')}: ${outcome.message}`,
-    );
-    this.#answer(m, {
-      command: cmd.command,
-      ok: outcome.ok,
-      message: outcome.message,
-      ...(cmd.transaction !== undefined ? { transaction: cmd.transaction } : {}),
+    // The same parser, handlers and log lines as the HTTP face (src/command-handlers.ts).
+    const { failure: _, ...answer } = await runParsedCommand(this.#o.commands, parsed, {
+      logger,
+      via: 'mqtt',
     });
-  }
-
-  #run(cmd: Command): Promise<CommandAnswer> {
-    return dispatchCommand(this.#o.commands, cmd);
+    this.#answer(m, answer);
   }
 
   #responseTopicProblem(topic: string): string | null {
